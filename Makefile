@@ -1,0 +1,48 @@
+# Vägvisare. `make run` and `make test` are the two set-up commands; everything else is a step of theirs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXTRACT_KEYWORDS := -k _ -k N_ -k n_:1,2 -k K_:1c,2
+
+.PHONY: run test install compile-translations extract-translations update-translations db sample lint bench clean
+
+run: install compile-translations db sample
+	$(BIN)/vagvisare run
+
+test: install compile-translations
+	$(BIN)/pytest
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+compile-translations: install
+	$(BIN)/pybabel compile --statistics -d locales -D messages
+
+extract-translations: install
+	$(BIN)/pybabel extract -F babel.cfg $(EXTRACT_KEYWORDS) --add-comments=Translators: --sort-by-file \
+		--project=Vagvisare --msgid-bugs-address=translations@vagvisare.example -o locales/messages.pot .
+
+update-translations: extract-translations
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --ignore-obsolete
+
+db: install
+	$(BIN)/vagvisare db upgrade
+
+sample: db
+	$(BIN)/vagvisare catalog load
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install compile-translations
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) var locales/*/LC_MESSAGES/*.mo

@@ -1,0 +1,42 @@
+"""Wiring: settings -> engine, session factory, municipality directory, turn runner."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.db import make_engine, session_factory
+from bot.municipalities import MunicipalityDirectory
+from bot.turns import TurnRunner
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    factory: async_sessionmaker[AsyncSession]
+    runner: TurnRunner
+
+
+@asynccontextmanager
+async def open_app(settings: Settings) -> AsyncIterator[App]:
+    engine = make_engine(settings.database_url)
+    factory = session_factory(engine)
+    try:
+        async with factory() as session:
+            directory = await MunicipalityDirectory.load(session)
+        runner = TurnRunner(factory, directory, tz=settings.tz, max_chars=settings.max_message_chars)
+        yield App(settings, engine, factory, runner)
+    finally:
+        await engine.dispose()
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("aiosqlite", "sqlalchemy.engine", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

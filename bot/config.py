@@ -1,0 +1,84 @@
+"""Settings from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(default=f"sqlite+aiosqlite:///{VAR_DIR / 'vagvisare.db'}")
+    timezone: str = "Europe/Stockholm"
+    log_level: str = "INFO"
+    max_message_chars: int = Field(default=1000, ge=50, le=10000)
+    sms_segment_budget: int = Field(default=3, ge=1, le=10)
+    telegram_bot_token: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith(("sqlite:", "sqlite+aiosqlite:")):
+            return value.replace("sqlite:", "sqlite+aiosqlite:", 1) if value.startswith("sqlite:") else value
+        if value.startswith(("postgresql:", "postgres:", "postgresql+asyncpg:")):
+            return "postgresql+asyncpg:" + value.split(":", 1)[1]
+        raise ValueError("use sqlite:///PATH or postgresql://USER@HOST/DB")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("not a known time zone, e.g. Europe/Stockholm") from exc
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("use DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def channels_configured(self) -> list[str]:
+        found = []
+        if self.telegram_bot_token:
+            found.append("telegram")
+        if self.twilio_account_sid and self.twilio_auth_token:
+            found.append("sms")
+        return found
+
+
+def load_settings(**overrides) -> Settings:
+    """Read the settings, turning a validation error into a one-line `ConfigError`."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        variable = str(first["loc"][0]).upper() if first["loc"] else "configuration"
+        reason = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{variable}: {reason}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,396 @@
+"""The database model. Every change goes through an Alembic migration in bot/migrations/versions."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC in and out, also on SQLite, which stores no offset."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict: JSON, list: JSON}
+
+
+# --- reference data -------------------------------------------------------------------------------
+
+
+class Municipality(Base):
+    __tablename__ = "municipalities"
+
+    code: Mapped[str] = mapped_column(String(4), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    county_code: Mapped[str] = mapped_column(String(2))
+    county_name: Mapped[str] = mapped_column(String(64))
+    seat: Mapped[str] = mapped_column(String(64))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+
+
+class Agreement(Base):
+    """A cooperation agreement: residents of any member may use members' offerings of the listed kinds."""
+
+    __tablename__ = "agreements"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[dict]
+    short_name: Mapped[dict]
+    kinds: Mapped[list]
+    newcomer_period_months: Mapped[int | None] = mapped_column(Integer)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+    members: Mapped[list[AgreementMember]] = relationship(cascade="all, delete-orphan")
+
+
+class AgreementMember(Base):
+    __tablename__ = "agreement_members"
+
+    agreement_id: Mapped[str] = mapped_column(
+        ForeignKey("agreements.id", ondelete="CASCADE"), primary_key=True
+    )
+    municipality_code: Mapped[str] = mapped_column(
+        ForeignKey("municipalities.code"), primary_key=True, index=True
+    )
+
+
+# --- catalogue --------------------------------------------------------------------------------------
+
+
+class Provider(Base):
+    __tablename__ = "providers"
+    __table_args__ = (UniqueConstraint("source", "name", name="source_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipalities.code"))
+
+
+class Offering(Base):
+    """A course, internship, job or school place. `publisher_code` decides access; `municipality_code` is
+    where it is held (a municipality may buy or run services in another)."""
+
+    __tablename__ = "offerings"
+    __table_args__ = (
+        UniqueConstraint("source", "source_id", name="source_id"),
+        Index("ix_offerings_category_status", "category", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    source_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(40))
+    title: Mapped[dict]
+    description: Mapped[dict]
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
+    publisher_code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"))
+    municipality_code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), index=True)
+    street: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str | None] = mapped_column(String(10))
+    city: Mapped[str | None] = mapped_column(String(100))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    application_deadline: Mapped[date | None] = mapped_column(Date)
+    schedule: Mapped[list]
+    pace_percent: Mapped[int | None] = mapped_column(Integer)
+    languages: Mapped[list]
+    age_min: Mapped[int | None] = mapped_column(Integer)
+    age_max: Mapped[int | None] = mapped_column(Integer)
+    swedish_level_min: Mapped[str | None] = mapped_column(String(20))
+    open_to: Mapped[str] = mapped_column(String(20))
+    asylum_seekers: Mapped[bool] = mapped_column(Boolean, default=False)
+    seats: Mapped[int | None] = mapped_column(Integer)
+    url: Mapped[str | None] = mapped_column(String(500))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
+
+    provider: Mapped[Provider | None] = relationship(lazy="joined")
+    slots: Mapped[list[IntakeSlot]] = relationship(
+        back_populates="offering", order_by="IntakeSlot.starts_at", cascade="all, delete-orphan"
+    )
+
+
+class IntakeSlot(Base):
+    __tablename__ = "intake_slots"
+    __table_args__ = (
+        UniqueConstraint("offering_id", "starts_at", name="offering_time"),
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="within_capacity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offerings.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime]
+    capacity: Mapped[int] = mapped_column(Integer)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+
+    offering: Mapped[Offering] = relationship(back_populates="slots")
+
+
+class SyncRun(Base):
+    __tablename__ = "sync_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+# --- people -----------------------------------------------------------------------------------------
+
+
+class Person(Base):
+    """A newcomer. No name and no personal identity number: only what matching and booking need."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    consented_at: Mapped[datetime | None]
+    opted_out_at: Mapped[datetime | None]
+    last_channel: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_active_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    identities: Mapped[list[ChannelIdentity]] = relationship(
+        back_populates="person", cascade="all, delete-orphan"
+    )
+    profiles: Mapped[list[Profile]] = relationship(cascade="all, delete-orphan", order_by="Profile.id")
+
+
+class ChannelIdentity(Base):
+    """One address of a person on one channel: a Telegram chat id, an E.164 phone number, a terminal name."""
+
+    __tablename__ = "channel_identities"
+    __table_args__ = (UniqueConstraint("channel", "address", name="channel_address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(100))
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    unreachable_at: Mapped[datetime | None]
+
+    person: Mapped[Person] = relationship(back_populates="identities")
+
+
+class Profile(Base):
+    """The person themself (`kind="self"`) or one of their children (`kind="child"`)."""
+
+    __tablename__ = "profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="self")
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipalities.code"))
+    permit_status: Mapped[str | None] = mapped_column(String(20))
+    permit_month: Mapped[date | None] = mapped_column(Date)
+    schooling_years: Mapped[int | None] = mapped_column(Integer)
+    swedish_level: Mapped[str | None] = mapped_column(String(20))
+    goals: Mapped[list] = mapped_column(default=list)
+    max_travel_km: Mapped[int | None] = mapped_column(Integer)
+    schedule: Mapped[list] = mapped_column(default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ConversationState(Base):
+    __tablename__ = "conversation_states"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[dict]
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboundMessage(Base):
+    """A delivered message, kept only to act once on a provider's redelivery. The body is never stored."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="channel_external"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(100))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# --- booking ----------------------------------------------------------------------------------------
+
+ACTIVE_REQUEST = "status IN ('requested', 'confirmed')"
+
+
+class IntakeRequest(Base):
+    """A person's request for an intake meeting. After the person deletes their data it stays as an
+    anonymous row (person and profile set to NULL) for statistics."""
+
+    __tablename__ = "intake_requests"
+    __table_args__ = (
+        Index(
+            "uq_intake_requests_active",
+            "person_id",
+            "offering_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_REQUEST),
+            postgresql_where=text(ACTIVE_REQUEST),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    profile_id: Mapped[int | None] = mapped_column(ForeignKey("profiles.id", ondelete="SET NULL"))
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offerings.id"), index=True)
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("intake_slots.id"))
+    municipality_code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="requested")
+    language: Mapped[str | None] = mapped_column(String(8))
+    channel: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    offering: Mapped[Offering] = relationship(lazy="joined")
+    slot: Mapped[IntakeSlot | None] = relationship(lazy="joined")
+
+
+class Reminder(Base):
+    """A reminder is a row the application claims when due; the scheduler only triggers the sweep."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_request_id: Mapped[int] = mapped_column(ForeignKey("intake_requests.id", ondelete="CASCADE"))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None]
+
+
+# --- staff and delivery -------------------------------------------------------------------------------
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    role: Mapped[str] = mapped_column(String(10), default="staff")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    scopes: Mapped[list[StaffScope]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+
+class StaffScope(Base):
+    __tablename__ = "staff_scopes"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    municipality_code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), primary_key=True)
+
+
+class Announcement(Base):
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    texts: Mapped[dict]
+    missing_language: Mapped[str] = mapped_column(String(20), default="sv_en")
+    audience: Mapped[dict]
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    scheduled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+PRIORITY_REPLY = 0
+PRIORITY_BULK = 10
+
+
+class OutboundMessage(Base):
+    """The outbox: every message to a person is a row first; senders claim, deliver and mark them."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (Index("ix_outbound_messages_queue", "status", "channel", "priority", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict]
+    priority: Mapped[int] = mapped_column(Integer, default=PRIORITY_REPLY)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    dedupe_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    announcement_id: Mapped[int | None] = mapped_column(ForeignKey("announcements.id", ondelete="SET NULL"))
+    provider_message_id: Mapped[str | None] = mapped_column(String(100))
+    error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,68 @@
+"""Finding a municipality from what a person typed: "botkirka", "Södertälje kommun", "Tumba"."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import Municipality
+from dialogs.ports import MunicipalityMatch
+from dialogs.text import fold
+
+SUFFIXES = (" kommun", " stad", " municipality")
+# A town typed instead of the municipality is a good hint, but less sure than the name itself.
+SEAT_PENALTY = 3
+
+
+@dataclass(frozen=True)
+class Place:
+    code: str
+    name: str
+    lat: float
+    lon: float
+
+
+class MunicipalityDirectory:
+    """All 290 municipalities, held in memory: they change once in a decade."""
+
+    def __init__(self, rows: list[Municipality]):
+        self.places = {row.code: Place(row.code, row.name, row.lat, row.lon) for row in rows}
+        self._keys: list[tuple[str, str, int]] = []
+        for row in rows:
+            self._keys.append((fold(row.name), row.code, 0))
+            if fold(row.seat) != fold(row.name):
+                self._keys.append((fold(row.seat), row.code, SEAT_PENALTY))
+
+    @classmethod
+    async def load(cls, session: AsyncSession) -> MunicipalityDirectory:
+        return cls(list((await session.scalars(select(Municipality))).all()))
+
+    def name(self, code: str) -> str:
+        place = self.places.get(code)
+        return place.name if place else code
+
+    def search(self, text: str, limit: int = 3) -> list[MunicipalityMatch]:
+        query = fold(text)
+        for suffix in SUFFIXES:
+            query = query.removesuffix(suffix)
+        if not query:
+            return []
+        found = process.extract(query, [key for key, _, _ in self._keys], scorer=fuzz.ratio, limit=limit * 3)
+        best: dict[str, float] = {}
+        for _, score, index in found:
+            _, code, penalty = self._keys[index]
+            best[code] = max(best.get(code, 0.0), score - penalty)
+        ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
+        return [MunicipalityMatch(code, self.name(code), round(score, 1)) for code, score in ranked]
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    earth_radius_km = 6371.0
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    d_phi, d_lambda = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
+    return 2 * earth_radius_km * math.asin(math.sqrt(a))

@@ -1,0 +1,190 @@
+"""The dialogs' ports, implemented over one database session for the length of one turn."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import booking
+from bot.eligibility import Attendee
+from bot.matching import Match, Matcher, agreement_access
+from bot.models import Offering, Person, Profile
+from bot.municipalities import MunicipalityDirectory
+from dialogs import ports
+
+
+@dataclass
+class TurnServices:
+    session: AsyncSession
+    person_row: Person
+    directory: MunicipalityDirectory
+    now: datetime
+    rng: random.Random
+    channel: str
+    erase_requested: bool = False
+
+    @property
+    def matcher(self) -> Matcher:
+        return Matcher(self.directory)
+
+    # --- the person ---------------------------------------------------------------------------------
+
+    def _self_profile(self, create: bool = False) -> Profile | None:
+        profile = next((p for p in self.person_row.profiles if p.kind == "self"), None)
+        if profile is None and create:
+            profile = Profile(kind="self", goals=[], schedule=[])
+            self.person_row.profiles.append(profile)
+        return profile
+
+    async def person(self) -> ports.Person:
+        profile = self._self_profile()
+        return ports.Person(
+            language=self.person_row.language,
+            consented=self.person_row.consented_at is not None,
+            municipality_code=profile.municipality_code if profile else None,
+            birth_year=profile.birth_year if profile else None,
+        )
+
+    async def set_language(self, code: str) -> None:
+        self.person_row.language = code
+
+    async def record_consent(self) -> None:
+        self.person_row.consented_at = self.now
+
+    async def opt_out(self) -> None:
+        self.person_row.opted_out_at = self.now
+
+    async def opt_in(self) -> None:
+        self.person_row.opted_out_at = None
+
+    async def erase_person(self) -> None:
+        self.erase_requested = True
+
+    async def set_municipality(self, code: str) -> None:
+        self._self_profile(create=True).municipality_code = code
+
+    async def set_birth_year(self, year: int) -> None:
+        self._self_profile(create=True).birth_year = year
+
+    async def add_child(self, birth_year: int) -> int:
+        child = next(
+            (p for p in self.person_row.profiles if p.kind == "child" and p.birth_year == birth_year), None
+        )
+        if child is None:
+            child = Profile(kind="child", birth_year=birth_year, goals=["school"], schedule=[])
+            self.person_row.profiles.append(child)
+            await self.session.flush()
+        return child.id
+
+    # --- municipalities -----------------------------------------------------------------------------
+
+    async def find_municipalities(self, text: str, limit: int = 3) -> list[ports.MunicipalityMatch]:
+        return self.directory.search(text, limit)
+
+    async def municipality_name(self, code: str) -> str:
+        return self.directory.name(code)
+
+    # --- matching -----------------------------------------------------------------------------------
+
+    def _attendee(self, child_id: int | None) -> Attendee | None:
+        own = self._self_profile()
+        if own is None or own.municipality_code is None:
+            return None
+        profile = next((p for p in self.person_row.profiles if p.id == child_id), own) if child_id else own
+        return Attendee(birth_year=profile.birth_year, municipality_code=own.municipality_code)
+
+    async def _matches(self, goal: str, child_id: int | None) -> list[Match]:
+        attendee = self._attendee(child_id)
+        if attendee is None:
+            return []
+        return await self.matcher.match(self.session, attendee, goal, self.now.date())
+
+    async def match(self, goal: str, child_id: int | None, offset: int, limit: int) -> ports.MatchPage:
+        matches = await self._matches(goal, child_id)
+        return ports.MatchPage([self._summary(m) for m in matches[offset : offset + limit]], len(matches))
+
+    def _summary(self, match: Match) -> ports.OfferingSummary:
+        offering = match.offering
+        return ports.OfferingSummary(
+            id=offering.id,
+            title=offering.title,
+            category=offering.category,
+            place=offering.city or self.directory.name(offering.municipality_code),
+            distance_km=None if match.distance_km is None else max(1, round(match.distance_km)),
+            start_date=offering.start_date,
+            schedule=tuple(offering.schedule),
+            reason=match.reason,
+        )
+
+    async def _eligible_match(self, offering_id: int, child_id: int | None = None) -> Match | None:
+        offering = await self.session.get(Offering, offering_id)
+        attendee = self._attendee(child_id)
+        if offering is None or offering.status != "active" or attendee is None:
+            return None
+        access = await agreement_access(self.session, attendee.municipality_code, self.now.date())
+        if not self.matcher.allows(offering, attendee, access, self.now.date()):
+            return None
+        return self.matcher.explain(offering, attendee, access)
+
+    async def offering(self, offering_id: int) -> ports.OfferingDetail | None:
+        offering = await self.session.get(Offering, offering_id)
+        if offering is None or offering.status != "active":
+            return None
+        match = await self._eligible_match(offering_id) or await self._any_child_match(offering_id)
+        if match is None:
+            return None
+        slots = await booking.free_slots(self.session, offering_id, self.now)
+        return ports.OfferingDetail(
+            summary=self._summary(match),
+            description=offering.description,
+            provider=offering.provider.name if offering.provider else "",
+            address=address_of(offering, self.directory),
+            url=offering.url,
+            has_free_slots=bool(slots),
+        )
+
+    async def _any_child_match(self, offering_id: int) -> Match | None:
+        for child in (p for p in self.person_row.profiles if p.kind == "child"):
+            match = await self._eligible_match(offering_id, child.id)
+            if match:
+                return match
+        return None
+
+    async def free_slots(self, offering_id: int, offset: int, limit: int) -> list[ports.Slot]:
+        slots = await booking.free_slots(self.session, offering_id, self.now)
+        return [ports.Slot(s.id, s.starts_at, s.capacity - s.booked) for s in slots[offset : offset + limit]]
+
+    async def request_intake(
+        self, offering_id: int, slot_id: int | None, child_id: int | None
+    ) -> ports.Booking:
+        match = await self._eligible_match(offering_id, child_id)
+        if match is None:
+            return ports.Booking(status="ineligible")
+        status, request = await booking.request_intake(
+            self.session,
+            offering=match.offering,
+            person_id=self.person_row.id,
+            profile_id=child_id or (self._self_profile().id if self._self_profile() else None),
+            slot_id=slot_id,
+            now=self.now,
+            rng=self.rng,
+            language=self.person_row.language,
+            channel=self.channel,
+        )
+        if request is None:
+            return ports.Booking(status=status)
+        await self.session.refresh(request, ["slot"])
+        return ports.Booking(
+            status=status,
+            reference=request.reference,
+            starts_at=request.slot.starts_at if request.slot else None,
+            address=address_of(match.offering, self.directory),
+        )
+
+
+def address_of(offering: Offering, directory: MunicipalityDirectory) -> str:
+    parts = [offering.street, offering.city or directory.name(offering.municipality_code)]
+    return ", ".join(part for part in parts if part)

@@ -1,0 +1,146 @@
+"""The turn runner: one inbound message, one database transaction.
+
+Load the person and their conversation state, run the dialog step, apply what it changed, save the state and
+queue the replies in the outbox. Either all of it happens or none of it does.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+import dialogs.flows  # noqa: F401 - registers the steps
+from bot import outbox, privacy
+from bot.db import transaction
+from bot.models import ChannelIdentity, ConversationState, InboundMessage, Person
+from bot.municipalities import MunicipalityDirectory
+from bot.services import TurnServices
+from dialogs.engine import Context, run_step
+from dialogs.i18n import Translator
+from dialogs.model import Inbound, Output
+
+log = logging.getLogger(__name__)
+LOCALES = Path(__file__).resolve().parent.parent / "locales"
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    outputs: list[Output]
+    duplicate: bool = False
+
+
+class TurnRunner:
+    def __init__(
+        self,
+        factory: async_sessionmaker[AsyncSession],
+        directory: MunicipalityDirectory,
+        *,
+        tz: ZoneInfo,
+        localedir: Path = LOCALES,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+        max_chars: int = 1000,
+    ):
+        self.factory = factory
+        self.directory = directory
+        self.tz = tz
+        self.localedir = localedir
+        self.clock = clock
+        self.rng = rng or random.SystemRandom()
+        self.max_chars = max_chars
+
+    async def handle(
+        self, channel: str, address: str, inbound: Inbound, *, external_id: str | None = None
+    ) -> TurnResult:
+        now = self.clock()
+        async with transaction(self.factory) as session:
+            if external_id and not await _first_delivery(session, channel, external_id, now):
+                log.info("duplicate delivery ignored", extra={"channel": channel})
+                return TurnResult([], duplicate=True)
+            identity = await _identity(session, channel, address, now)
+            person = identity.person
+            state = await _state(session, person.id)
+            services = TurnServices(session, person, self.directory, now, self.rng, channel)
+            ctx = Context(services, Translator(self.localedir, person.language, self.tz), now, self.max_chars)
+            outputs, new_state = await run_step(state.data, inbound, ctx)
+            person_id: int | None = person.id
+            if services.erase_requested:
+                await privacy.erase(session, person, now)
+                person_id = None
+            else:
+                state.data, state.version, state.updated_at = new_state, state.version + 1, now
+                person.last_active_at, person.last_channel, identity.last_seen_at = now, channel, now
+                identity.unreachable_at = None
+            for index, output in enumerate(outputs):
+                key = f"reply:{channel}:{external_id}:{index}" if external_id else None
+                outbox.queue(
+                    session,
+                    person_id=person_id,
+                    channel=channel,
+                    address=address,
+                    output=output,
+                    dedupe_key=key,
+                    now=now,
+                )
+            if external_id:
+                await session.flush()
+            return TurnResult(outputs)
+
+    async def preset_language(self, channel: str, address: str, code: str) -> None:
+        """For a person who has not chosen a language yet: use `code` (a deep link, `chat --lang`)."""
+        async with transaction(self.factory) as session:
+            identity = await _identity(session, channel, address, self.clock())
+            if identity.person.language is None:
+                identity.person.language = code
+
+
+async def _first_delivery(session: AsyncSession, channel: str, external_id: str, now: datetime) -> bool:
+    try:
+        async with session.begin_nested():
+            session.add(InboundMessage(channel=channel, external_id=external_id, received_at=now))
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def _identity(session: AsyncSession, channel: str, address: str, now: datetime) -> ChannelIdentity:
+    query = (
+        select(ChannelIdentity)
+        .where(ChannelIdentity.channel == channel, ChannelIdentity.address == address)
+        .options(selectinload(ChannelIdentity.person).selectinload(Person.profiles))
+    )
+    identity = await session.scalar(query)
+    if identity is not None:
+        return identity
+    try:
+        async with session.begin_nested():
+            person = Person(created_at=now, last_active_at=now, profiles=[])
+            identity = ChannelIdentity(person=person, channel=channel, address=address, last_seen_at=now)
+            session.add(identity)
+            await session.flush()
+        return identity
+    except IntegrityError:
+        return await session.scalar(query.execution_options(populate_existing=True))
+
+
+async def _state(session: AsyncSession, person_id: int) -> ConversationState:
+    query = select(ConversationState).where(ConversationState.person_id == person_id)
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    state = await session.scalar(query)
+    if state is None:
+        state = ConversationState(person_id=person_id, data={}, version=0)
+        session.add(state)
+        await session.flush()
+    return state

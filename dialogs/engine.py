@@ -1,0 +1,268 @@
+"""The conversation engine: one call per inbound message, state in and state out, no I/O of its own.
+
+A step has a `prompt` (the question it asks) and a `handle` (what it does with the answer). A turn runs the
+current step's handler, then prompts the step it leads to; all that is said in a turn is merged into one
+output, which keeps SMS replies to as few messages as possible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rapidfuzz import fuzz
+
+from dialogs.i18n import K_, Translator
+from dialogs.model import Choice, Expect, Inbound, Output
+from dialogs.ports import Services
+from dialogs.text import clean, fold, has_words
+
+MAX_STACK = 12
+MAX_LABEL = 120
+
+
+@dataclass(frozen=True)
+class Prompt:
+    text: str
+    choices: tuple[Choice, ...] = ()
+    expect: Expect = Expect.CHOICE
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    choice: str | None = None
+
+
+@dataclass
+class Context:
+    services: Services
+    t: Translator
+    now: datetime
+    max_chars: int = 1000
+
+    def use_language(self, code: str) -> None:
+        self.t = self.t.for_language(code)
+
+
+@dataclass
+class Turn:
+    """The state being worked on during one turn, and what has been said so far."""
+
+    step: str
+    vars: dict
+    stack: list[str]
+    menu: dict
+    notes: list[str] = field(default_factory=list)
+    erased: bool = False
+
+    def say(self, text: str) -> None:
+        self.notes.append(text)
+
+    def push(self, step: str) -> None:
+        self.stack = [*self.stack, step][-MAX_STACK:]
+
+    def pop(self) -> str | None:
+        if not self.stack:
+            return None
+        *self.stack, previous = self.stack
+        return previous
+
+
+Handler = Callable[[Context, Turn, Answer], Awaitable[str | None]]
+Prompter = Callable[[Context, Turn], Awaitable[Prompt]]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    prompt: Prompter
+    handle: Handler
+    needs_consent: bool = True
+
+
+STEPS: dict[str, Step] = {}
+START_STEP = "choose_language"
+
+
+def step(name: str, prompt: Prompter, *, needs_consent: bool = True) -> Callable[[Handler], Handler]:
+    """Registers a step: `@step("ask_goal", prompt_goal) async def handle_goal(ctx, turn, answer)`."""
+
+    def register(handle: Handler) -> Handler:
+        STEPS[name] = Step(name, prompt, handle, needs_consent)
+        return handle
+
+    return register
+
+
+GLOBAL_WORDS = {
+    # Translators: words a person can write alone at any step, separated by "|". Keep the English word and
+    # add your language's words (lower case; accents do not matter). The same holds for every "keywords" entry.
+    "help": K_("keywords", "help|?"),
+    "menu": K_("keywords", "menu|0"),
+    "back": K_("keywords", "back"),
+    "language": K_("keywords", "language|lang"),
+    "stop": K_("keywords", "stop"),
+    "start": K_("keywords", "start"),
+    "delete": K_("keywords", "delete|delete my data"),
+}
+YES_NO_WORDS = {"yes": K_("keywords", "yes|y|ok"), "no": K_("keywords", "no|n")}
+GlobalHandler = Callable[[Context, Turn], Awaitable[str | None]]
+GLOBALS: dict[str, GlobalHandler] = {}
+
+
+def on_word(word: str) -> Callable[[GlobalHandler], GlobalHandler]:
+    def register(handle: GlobalHandler) -> GlobalHandler:
+        GLOBALS[word] = handle
+        return handle
+
+    return register
+
+
+def global_word(ctx: Context, text: str) -> str | None:
+    key = fold(text)
+    if not key:
+        return None
+    translators = [ctx.t, ctx.t.for_language("sv"), ctx.t.for_language("en")]
+    for word, message in GLOBAL_WORDS.items():
+        if any(key in {fold(w) for w in t.keywords(message)} for t in translators):
+            return word
+    return None
+
+
+def resolve_choice(ctx: Context, text: str, choices: list[list[str]]) -> tuple[str | None, str | None]:
+    """Maps a typed answer to a choice id by its number or its words. Returns (choice id, problem)."""
+    if not choices:
+        return None, None
+    if text.isdigit():
+        number = int(text)
+        if 1 <= number <= len(choices):
+            return choices[number - 1][0], None
+        return None, ctx.t._("Please answer with a number from 1 to {last}.", last=len(choices))
+    key = fold(text)
+    if not key:
+        return None, None
+    ids = [choice_id for choice_id, _ in choices]
+    for choice_id, words in YES_NO_WORDS.items():
+        if choice_id in ids and any(key in {fold(w) for w in t.keywords(words)} for t in _translators(ctx)):
+            return choice_id, None
+    labels = {choice_id: fold(label) for choice_id, label in choices}
+    exact = [choice_id for choice_id, label in labels.items() if key == label or label.startswith(key + " ")]
+    if len(exact) == 1:
+        return exact[0], None
+    scored = sorted(
+        ((fuzz.WRatio(key, label), choice_id) for choice_id, label in labels.items()), reverse=True
+    )
+    best = scored[0]
+    runner_up = scored[1][0] if len(scored) > 1 else 0
+    if len(key) >= 3 and best[0] >= 86 and best[0] - runner_up >= 8:
+        return best[1], None
+    return None, None
+
+
+def _translators(ctx: Context) -> list[Translator]:
+    return [ctx.t, ctx.t.for_language("sv"), ctx.t.for_language("en")]
+
+
+async def run_step(state: dict, inbound: Inbound, ctx: Context) -> tuple[list[Output], dict]:
+    """One turn: the answer in `inbound` given to the step in `state`. Returns the outputs and new state."""
+    turn = Turn(
+        step=state.get("step", "new"),
+        vars=dict(state.get("vars", {})),
+        stack=list(state.get("stack", [])),
+        menu=dict(state.get("menu", {})),
+    )
+    await _dispatch(ctx, turn, inbound)
+    if turn.erased or turn.step == "stopped":
+        outputs = [Output(text="\n\n".join(turn.notes), rtl=ctx.t.rtl)] if turn.notes else []
+        return outputs, {} if turn.erased else _state(turn)
+    prompt = await _prompt(ctx, turn)
+    text = "\n\n".join([*turn.notes, prompt.text] if prompt.text else turn.notes)
+    turn.menu = {
+        "token": str(int(turn.menu.get("token", "0")) + 1),
+        "choices": [[c.id, c.label[:MAX_LABEL]] for c in prompt.choices],
+    }
+    output = Output(text=text, choices=prompt.choices, expect=prompt.expect, rtl=ctx.t.rtl)
+    return [output], _state(turn)
+
+
+def _state(turn: Turn) -> dict:
+    return {"step": turn.step, "vars": turn.vars, "stack": turn.stack, "menu": turn.menu}
+
+
+async def _dispatch(ctx: Context, turn: Turn, inbound: Inbound) -> None:
+    """Runs the handler for this input and moves `turn.step` to where the conversation goes next."""
+    if turn.step == "stopped":
+        await _resume_if_start(ctx, turn, inbound)
+        return
+    if len(inbound.text) > ctx.max_chars:
+        turn.say(ctx.t._("Your message is too long. Please write a short answer."))
+        return
+    text = clean(inbound.text)
+    if turn.step == "new":
+        person = await ctx.services.person()
+        if person.language:
+            turn.step = "main_menu" if person.consented else "consent"
+            return
+        turn.step = START_STEP
+        if not text:
+            return
+    if inbound.choice_id is None and not text:
+        turn.say(ctx.t._("Your message was empty."))
+        return
+    word = global_word(ctx, text) if inbound.choice_id is None else None
+    if word:
+        _go(turn, await GLOBALS[word](ctx, turn))
+        return
+    answer = _answer(ctx, turn, inbound, text)
+    if answer is not None:
+        _go(turn, await STEPS[turn.step].handle(ctx, turn, answer))
+
+
+def _answer(ctx: Context, turn: Turn, inbound: Inbound, text: str) -> Answer | None:
+    choices = turn.menu.get("choices", [])
+    if inbound.choice_id is not None:
+        valid = {choice_id for choice_id, _ in choices}
+        if inbound.menu_token != turn.menu.get("token") or inbound.choice_id not in valid:
+            turn.say(ctx.t._("That menu is old. Here is the current one."))
+            return None
+        return Answer(text="", choice=inbound.choice_id)
+    choice, problem = resolve_choice(ctx, text, choices)
+    if problem:
+        turn.say(problem)
+        return None
+    if choice is None and choices and not has_words(text):
+        turn.say(ctx.t._("Sorry, I did not understand. Please answer with a number."))
+        return None
+    return Answer(text=text, choice=choice)
+
+
+def _go(turn: Turn, target: str | None) -> None:
+    """Moves to `target` (None: stay; "pop": back), remembering where we came from for "back"."""
+    if target is None or target == turn.step:
+        return
+    if target == "pop":
+        turn.step = turn.pop() or "main_menu"
+        return
+    turn.push(turn.step)
+    turn.step = target
+
+
+async def _prompt(ctx: Context, turn: Turn) -> Prompt:
+    person = await ctx.services.person()
+    if turn.step not in STEPS:
+        turn.step = START_STEP
+    if STEPS[turn.step].needs_consent and not person.consented:
+        turn.step = "consent" if person.language else START_STEP
+    elif turn.step == START_STEP and person.language is None:
+        turn.stack = []
+    return await STEPS[turn.step].prompt(ctx, turn)
+
+
+async def _resume_if_start(ctx: Context, turn: Turn, inbound: Inbound) -> None:
+    """While opted out, only START is heard; everything else gets no answer at all."""
+    if global_word(ctx, clean(inbound.text[: ctx.max_chars])) == "start":
+        await ctx.services.opt_in()
+        turn.step = turn.vars.pop("resume", "main_menu")
+        turn.say(ctx.t._("Welcome back."))

@@ -1,0 +1,486 @@
+"""The steps of the conversation. Importing this module registers them with the engine."""
+
+from __future__ import annotations
+
+from dialogs.engine import Answer, Context, Prompt, Turn, on_word, step
+from dialogs.i18n import N_
+from dialogs.languages import LANGUAGES, pick_text
+from dialogs.model import Choice, Expect
+from dialogs.ports import OfferingSummary, Reason
+from dialogs.text import fold, has_words
+
+PAGE = 3
+GOALS = ("sfi", "study", "work", "school")
+SCHEDULE_WORDS = {
+    "day": N_("days"),
+    "evening": N_("evenings"),
+    "weekend": N_("weekends"),
+    "distance": N_("distance"),
+}
+
+
+# --- language and consent -----------------------------------------------------------------------------
+
+
+async def prompt_language(ctx: Context, turn: Turn) -> Prompt:
+    choices = tuple(Choice(code, lang.native_name) for code, lang in LANGUAGES.items())
+    welcome = "Välkommen till Vägvisare. Välj språk.\nWelcome to Vägvisare. Choose your language:"
+    person = await ctx.services.person()
+    text = ctx.t._("Choose your language:") if person.language else welcome
+    return Prompt(text, choices)
+
+
+@step("choose_language", prompt_language, needs_consent=False)
+async def handle_language(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    code = answer.choice or _language_by_name(answer.text)
+    if code not in LANGUAGES:
+        return None
+    await ctx.services.set_language(code)
+    ctx.use_language(code)
+    person = await ctx.services.person()
+    if not person.consented:
+        return "consent"
+    return "pop" if turn.stack else "main_menu"
+
+
+def _language_by_name(text: str) -> str | None:
+    key = fold(text)
+    for code, lang in LANGUAGES.items():
+        if key in {code, fold(lang.native_name), fold(lang.english_name)}:
+            return code
+    return None
+
+
+async def prompt_consent(ctx: Context, turn: Turn) -> Prompt:
+    _ = ctx.t._
+    text = _(
+        "We save your answers to find courses and book meetings for you. Delete them any time: write DELETE."
+    )
+    return Prompt(
+        text, (Choice("ok", _("OK")), Choice("more", _("Read more")), Choice("no", _("No, thanks")))
+    )
+
+
+@step("consent", prompt_consent, needs_consent=False)
+async def handle_consent(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    _ = ctx.t._
+    if answer.choice == "ok":
+        await ctx.services.record_consent()
+        person = await ctx.services.person()
+        return "ask_goal" if person.municipality_code else "ask_municipality"
+    if answer.choice == "more":
+        turn.say(
+            _(
+                "We keep your language, municipality, birth year and your bookings. We use them only to find "
+                "offerings and book meetings for you. We never ask for your name or personal number. "
+                "Municipal staff see a booking only when you make one. We delete everything at once when you "
+                "write DELETE."
+            )
+        )
+    elif answer.choice == "no":
+        turn.say(_("We cannot help you without saving your answers. You can say yes any time."))
+    else:
+        turn.say(_("Please answer with a number."))
+    return None
+
+
+# --- where the person lives -----------------------------------------------------------------------------
+
+
+async def prompt_municipality(ctx: Context, turn: Turn) -> Prompt:
+    return Prompt(ctx.t._("Which municipality do you live in?"), expect=Expect.TEXT)
+
+
+@step("ask_municipality", prompt_municipality)
+async def handle_municipality(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    _ = ctx.t._
+    if not has_words(answer.text):
+        turn.say(_("Please write the name of your municipality, for example Botkyrka."))
+        return None
+    matches = await ctx.services.find_municipalities(answer.text, limit=3)
+    if not matches or matches[0].score < 70:
+        turn.say(_("I could not find that municipality. Please write its name again, for example Botkyrka."))
+        return None
+    best, close = matches[0], [m for m in matches if m.score >= max(70, matches[0].score - 5)]
+    if best.score >= 95 and len(close) == 1:
+        return await _settle_municipality(ctx, turn, best.code)
+    if len(close) > 1:
+        turn.vars["candidates"] = [m.code for m in close]
+        return "pick_municipality"
+    turn.vars["candidates"] = [best.code]
+    return "confirm_municipality"
+
+
+async def _settle_municipality(ctx: Context, turn: Turn, code: str) -> str:
+    await ctx.services.set_municipality(code)
+    turn.vars.pop("candidates", None)
+    turn.stack = []
+    turn.say(ctx.t._("You live in {municipality}.", municipality=await ctx.services.municipality_name(code)))
+    return "ask_goal"
+
+
+async def prompt_confirm_municipality(ctx: Context, turn: Turn) -> Prompt:
+    _ = ctx.t._
+    name = await ctx.services.municipality_name(turn.vars["candidates"][0])
+    return Prompt(_("Did you mean {municipality}?", municipality=name), _yes_no(ctx))
+
+
+@step("confirm_municipality", prompt_confirm_municipality)
+async def handle_confirm_municipality(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    if answer.choice == "yes":
+        return await _settle_municipality(ctx, turn, turn.vars["candidates"][0])
+    if answer.choice == "no":
+        return "pop"
+    return await _new_name_instead(ctx, turn, answer)
+
+
+async def prompt_pick_municipality(ctx: Context, turn: Turn) -> Prompt:
+    names = [Choice(code, await ctx.services.municipality_name(code)) for code in turn.vars["candidates"]]
+    return Prompt(ctx.t._("Which one do you mean?"), (*names, Choice("none", ctx.t._("None of these"))))
+
+
+@step("pick_municipality", prompt_pick_municipality)
+async def handle_pick_municipality(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    if answer.choice in turn.vars["candidates"]:
+        return await _settle_municipality(ctx, turn, answer.choice)
+    if answer.choice == "none":
+        return "pop"
+    return await _new_name_instead(ctx, turn, answer)
+
+
+async def _new_name_instead(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    """A person asked "Did you mean …?" often just writes the name again, spelled better."""
+    turn.step = "ask_municipality"
+    return await handle_municipality(ctx, turn, answer)
+
+
+# --- what the person wants --------------------------------------------------------------------------------
+
+
+async def prompt_goal(ctx: Context, turn: Turn) -> Prompt:
+    _ = ctx.t._
+    labels = {
+        "sfi": _("Learn Swedish"),
+        "study": _("Study"),
+        "work": _("Work or internship"),
+        "school": _("School for my child"),
+    }
+    return Prompt(_("What do you want to do?"), tuple(Choice(goal, labels[goal]) for goal in GOALS))
+
+
+@step("ask_goal", prompt_goal)
+async def handle_goal(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    if answer.choice not in GOALS:
+        turn.say(ctx.t._("Please answer with a number."))
+        return None
+    turn.vars.update(goal=answer.choice, offset=0, child=None)
+    if answer.choice == "school":
+        return "ask_child_birth_year"
+    person = await ctx.services.person()
+    return "results" if person.birth_year else "ask_birth_year"
+
+
+async def prompt_birth_year(ctx: Context, turn: Turn) -> Prompt:
+    return Prompt(ctx.t._("What year were you born? For example 1990."), expect=Expect.NUMBER)
+
+
+@step("ask_birth_year", prompt_birth_year)
+async def handle_birth_year(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    year = _birth_year(answer.text, ctx.now.year)
+    if year is None or ctx.now.year - year < 13:
+        turn.say(ctx.t._("Please write the year you were born, for example 1990."))
+        return None
+    await ctx.services.set_birth_year(year)
+    return "results"
+
+
+async def prompt_child_birth_year(ctx: Context, turn: Turn) -> Prompt:
+    return Prompt(ctx.t._("What year was your child born? For example 2016."), expect=Expect.NUMBER)
+
+
+@step("ask_child_birth_year", prompt_child_birth_year)
+async def handle_child_birth_year(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    year = _birth_year(answer.text, ctx.now.year)
+    if year is None or ctx.now.year - year > 21:
+        turn.say(ctx.t._("Please write the year your child was born, for example 2016."))
+        return None
+    turn.vars["child"] = await ctx.services.add_child(year)
+    return "results"
+
+
+def _birth_year(text: str, this_year: int) -> int | None:
+    """A year ("1990") or an age ("35")."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if not digits or len(digits) not in (1, 2, 4) or len(digits) != len(text.replace(" ", "")):
+        return None
+    number = int(digits)
+    if len(digits) == 4:
+        return number if 1900 <= number <= this_year else None
+    return this_year - number
+
+
+# --- results and details -------------------------------------------------------------------------------
+
+
+async def prompt_results(ctx: Context, turn: Turn) -> Prompt:
+    _ = ctx.t._
+    offset = turn.vars.get("offset", 0)
+    page = await ctx.services.match(turn.vars.get("goal", "sfi"), turn.vars.get("child"), offset, PAGE)
+    if page.total == 0:
+        return Prompt(
+            _("I found nothing that fits you right now. New offerings come every week."),
+            (
+                Choice("goal", _("Choose something else")),
+                Choice("municipality", _("Change municipality")),
+                Choice("menu", _("Main menu")),
+            ),
+        )
+    header = _results_header(ctx, turn.vars.get("goal", "sfi"), page.total)
+    if offset:
+        header = _(
+            "{first}-{last} of {total}:", first=offset + 1, last=offset + len(page.items), total=page.total
+        )
+    choices = [Choice(f"o{item.id}", result_line(ctx, item)) for item in page.items]
+    if offset + PAGE < page.total:
+        choices.append(Choice("more", _("More")))
+    elif offset:
+        choices.append(Choice("first", _("Back to the first")))
+    return Prompt(header, tuple(choices))
+
+
+def _results_header(ctx: Context, goal: str, total: int) -> str:
+    t = ctx.t
+    if goal == "sfi":
+        return t.n_("{n} SFI course for you:", "{n} SFI courses for you:", total)
+    if goal == "study":
+        return t.n_("{n} course for you:", "{n} courses for you:", total)
+    if goal == "work":
+        return t.n_("{n} internship or job for you:", "{n} internships or jobs for you:", total)
+    return t.n_("{n} school for your child:", "{n} schools for your child:", total)
+
+
+def result_line(ctx: Context, item: OfferingSummary) -> str:
+    """ "SFI B, evenings, Huddinge (12 km). Open to Botkyrka residents." — the reason beside each result."""
+    _ = ctx.t._
+    title = pick_text(item.title, ctx.t.code)
+    if item.distance_km is None:
+        where = _("{title}. Distance course.", title=title)
+    else:
+        where = _("{title}, {place} ({km} km).", title=title, place=item.place, km=item.distance_km)
+    return f"{where} {reason_text(ctx, item.reason)}"
+
+
+def reason_text(ctx: Context, reason: Reason) -> str:
+    _ = ctx.t._
+    if reason.code == "agreement":
+        agreement = pick_text(reason.params["agreement"], ctx.t.code)
+        return _("Open to {municipality} residents ({agreement}).", agreement=agreement, **_plain(reason))
+    if reason.code == "everyone":
+        return _("Open to everyone.")
+    return _("In your municipality.")
+
+
+def _plain(reason: Reason) -> dict:
+    return {key: value for key, value in reason.params.items() if isinstance(value, str)}
+
+
+@step("results", prompt_results)
+async def handle_results(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    if answer.choice == "more":
+        turn.vars["offset"] = turn.vars.get("offset", 0) + PAGE
+        return None
+    if answer.choice == "first":
+        turn.vars["offset"] = 0
+        return None
+    if answer.choice in ("goal", "municipality", "menu"):
+        return {"goal": "ask_goal", "municipality": "ask_municipality", "menu": "main_menu"}[answer.choice]
+    if answer.choice and answer.choice.startswith("o"):
+        turn.vars["offering"] = int(answer.choice[1:])
+        return "details"
+    turn.say(ctx.t._("Please answer with a number."))
+    return None
+
+
+async def prompt_details(ctx: Context, turn: Turn) -> Prompt:
+    _ = ctx.t._
+    detail = await ctx.services.offering(turn.vars["offering"])
+    if detail is None:
+        return Prompt(_("This offering is no longer available."), (Choice("back", _("Back")),))
+    item = detail.summary
+    lines = [pick_text(item.title, ctx.t.code), f"{detail.provider}, {detail.address}".strip(", ")]
+    schedule = ", ".join(_(SCHEDULE_WORDS[s]) for s in item.schedule if s in SCHEDULE_WORDS)
+    start = _("Starts {date}.", date=ctx.t.date(item.start_date)) if item.start_date else _("Start any week.")
+    lines.append(f"{schedule.capitalize()}. {start}" if schedule else start)
+    lines.append(reason_text(ctx, item.reason))
+    action = _("Book an intake meeting") if detail.has_free_slots else _("Send an intake request")
+    return Prompt("\n".join(lines), (Choice("book", action), Choice("back", _("Back"))))
+
+
+@step("details", prompt_details)
+async def handle_details(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    if answer.choice == "back":
+        return "pop"
+    if answer.choice != "book":
+        turn.say(ctx.t._("Please answer with a number."))
+        return None
+    detail = await ctx.services.offering(turn.vars["offering"])
+    if detail is None:
+        return "pop"
+    if detail.has_free_slots:
+        turn.vars["slot_offset"] = 0
+        return "pick_slot"
+    return await _book(ctx, turn, None)
+
+
+# --- booking --------------------------------------------------------------------------------------------
+
+
+async def prompt_slot(ctx: Context, turn: Turn) -> Prompt:
+    _ = ctx.t._
+    offset = turn.vars.get("slot_offset", 0)
+    slots = await ctx.services.free_slots(turn.vars["offering"], offset, PAGE + 1)
+    choices = [Choice(f"s{slot.id}", ctx.t.datetime(slot.starts_at)) for slot in slots[:PAGE]]
+    if len(slots) > PAGE:
+        choices.append(Choice("later", _("Later")))
+    choices.append(Choice("none", _("No time fits me")))
+    text = _("Free times:") if slots else _("There are no free times now.")
+    return Prompt(text, tuple(choices))
+
+
+@step("pick_slot", prompt_slot)
+async def handle_slot(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    if answer.choice == "later":
+        turn.vars["slot_offset"] = turn.vars.get("slot_offset", 0) + PAGE
+        return None
+    if answer.choice == "none":
+        return await _book(ctx, turn, None)
+    if answer.choice and answer.choice.startswith("s"):
+        return await _book(ctx, turn, int(answer.choice[1:]))
+    turn.say(ctx.t._("Please answer with a number."))
+    return None
+
+
+async def _book(ctx: Context, turn: Turn, slot_id: int | None) -> str | None:
+    _ = ctx.t._
+    booking = await ctx.services.request_intake(turn.vars["offering"], slot_id, turn.vars.get("child"))
+    if booking.status == "full":
+        turn.say(_("Sorry, that time was just taken. Please choose another."))
+        turn.vars["slot_offset"] = 0
+        return None
+    if booking.status == "ineligible":
+        turn.say(_("Sorry, you cannot book this offering."))
+        return "pop"
+    if booking.status == "exists":
+        turn.say(_("You have already asked for this. Your reference is {ref}.", ref=booking.reference))
+    elif booking.starts_at:
+        when = ctx.t.datetime(booking.starts_at)
+        turn.say(
+            _(
+                "Booked: {when}, {address}. Reference {ref}. Show it at the desk.",
+                when=when,
+                address=booking.address,
+                ref=booking.reference,
+            )
+        )
+    else:
+        turn.say(
+            _("Your request is sent. Staff will contact you here. Reference {ref}.", ref=booking.reference)
+        )
+    turn.stack = []
+    return "main_menu"
+
+
+# --- menus and words that work at any step ----------------------------------------------------------------
+
+
+async def prompt_main_menu(ctx: Context, turn: Turn) -> Prompt:
+    _ = ctx.t._
+    choices = (
+        Choice("find", _("Find courses, work or school")),
+        Choice("municipality", _("Change municipality")),
+        Choice("language", _("Change language")),
+        Choice("delete", _("Delete my data")),
+    )
+    return Prompt(_("What do you want to do now?"), choices)
+
+
+@step("main_menu", prompt_main_menu)
+async def handle_main_menu(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    targets = {
+        "find": "ask_goal",
+        "municipality": "ask_municipality",
+        "language": "choose_language",
+        "delete": "confirm_delete",
+    }
+    if answer.choice in targets:
+        return targets[answer.choice]
+    turn.say(ctx.t._("Please answer with a number."))
+    return None
+
+
+async def prompt_confirm_delete(ctx: Context, turn: Turn) -> Prompt:
+    _ = ctx.t._
+    text = _("Delete all your answers? Your bookings are cancelled. This cannot be undone.")
+    return Prompt(text, (Choice("yes", _("Yes, delete")), Choice("no", _("No, keep them"))))
+
+
+@step("confirm_delete", prompt_confirm_delete, needs_consent=False)
+async def handle_confirm_delete(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    if answer.choice == "yes":
+        await ctx.services.erase_person()
+        turn.erased = True
+        turn.say(ctx.t._("Your data is deleted. Write to us any time to start again."))
+        return None
+    if answer.choice == "no":
+        return "pop"
+    turn.say(ctx.t._("Please answer with a number."))
+    return None
+
+
+def _yes_no(ctx: Context) -> tuple[Choice, ...]:
+    return Choice("yes", ctx.t._("Yes")), Choice("no", ctx.t._("No"))
+
+
+@on_word("help")
+async def word_help(ctx: Context, turn: Turn) -> str | None:
+    turn.say(
+        ctx.t._(
+            "Answer with the number of your choice. You can write these words at any time: "
+            "MENU, BACK, LANGUAGE, DELETE, STOP."
+        )
+    )
+    return None
+
+
+@on_word("menu")
+async def word_menu(ctx: Context, turn: Turn) -> str | None:
+    turn.stack = []
+    return "main_menu"
+
+
+@on_word("back")
+async def word_back(ctx: Context, turn: Turn) -> str | None:
+    return "pop"
+
+
+@on_word("language")
+async def word_language(ctx: Context, turn: Turn) -> str | None:
+    return "choose_language"
+
+
+@on_word("delete")
+async def word_delete(ctx: Context, turn: Turn) -> str | None:
+    return "confirm_delete"
+
+
+@on_word("stop")
+async def word_stop(ctx: Context, turn: Turn) -> str | None:
+    await ctx.services.opt_out()
+    turn.vars["resume"] = turn.step
+    turn.say(ctx.t._("You will get no more messages from us. Write START to begin again."))
+    return "stopped"
+
+
+@on_word("start")
+async def word_start(ctx: Context, turn: Turn) -> str | None:
+    return None

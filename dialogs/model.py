@@ -1,0 +1,63 @@
+"""Channel-neutral values that pass between the channels, the turn runner and the dialog engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Expect(StrEnum):
+    """What kind of answer an output waits for; channels use it to pick a keyboard or a prompt."""
+
+    CHOICE = "choice"
+    TEXT = "text"
+    NUMBER = "number"
+    NOTHING = "nothing"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option: `id` is stable and language-free, `label` is already localised."""
+
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Output:
+    """One message to the person: localised text, optional choices and what answer it expects."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    expect: Expect = Expect.NOTHING
+    rtl: bool = False
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "choices": [{"id": c.id, "label": c.label} for c in self.choices],
+            "expect": self.expect.value,
+            "rtl": self.rtl,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Output:
+        return cls(
+            text=data["text"],
+            choices=tuple(Choice(c["id"], c["label"]) for c in data.get("choices", ())),
+            expect=Expect(data.get("expect", Expect.NOTHING)),
+            rtl=bool(data.get("rtl", False)),
+        )
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing the person did: typed text, or pressed a button (`choice_id`).
+
+    `menu_token` identifies the menu a button belonged to, so a press on an old menu can be recognised.
+    """
+
+    text: str = ""
+    choice_id: str | None = None
+    menu_token: str | None = None
+    payload: dict = field(default_factory=dict)
