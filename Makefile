@@ -42,7 +42,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 bench: install compile-translations
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in $(wildcard bench/*.py); do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) var locales/*/LC_MESSAGES/*.mo

@@ -25,9 +25,6 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_message_chars: int = Field(default=1000, ge=50, le=10000)
     sms_segment_budget: int = Field(default=3, ge=1, le=10)
-    telegram_bot_token: str | None = None
-    twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -57,15 +54,6 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
-
-    @property
-    def channels_configured(self) -> list[str]:
-        found = []
-        if self.telegram_bot_token:
-            found.append("telegram")
-        if self.twilio_account_sid and self.twilio_auth_token:
-            found.append("sms")
-        return found
 
 
 def load_settings(**overrides) -> Settings:

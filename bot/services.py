@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,7 +25,12 @@ class TurnServices:
     now: datetime
     rng: random.Random
     channel: str
+    tz: ZoneInfo
     erase_requested: bool = False
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.tz).date()
 
     @property
     def matcher(self) -> Matcher:
@@ -100,7 +106,7 @@ class TurnServices:
         attendee = self._attendee(child_id)
         if attendee is None:
             return []
-        return await self.matcher.match(self.session, attendee, goal, self.now.date())
+        return await self.matcher.match(self.session, attendee, goal, self.today)
 
     async def match(self, goal: str, child_id: int | None, offset: int, limit: int) -> ports.MatchPage:
         matches = await self._matches(goal, child_id)
@@ -124,8 +130,8 @@ class TurnServices:
         attendee = self._attendee(child_id)
         if offering is None or offering.status != "active" or attendee is None:
             return None
-        access = await agreement_access(self.session, attendee.municipality_code, self.now.date())
-        if not self.matcher.allows(offering, attendee, access, self.now.date()):
+        access = await agreement_access(self.session, attendee.municipality_code, self.today)
+        if not self.matcher.allows(offering, attendee, access, self.today):
             return None
         return self.matcher.explain(offering, attendee, access)
 

@@ -70,7 +70,7 @@ class TurnRunner:
             identity = await _identity(session, channel, address, now)
             person = identity.person
             state = await _state(session, person.id)
-            services = TurnServices(session, person, self.directory, now, self.rng, channel)
+            services = TurnServices(session, person, self.directory, now, self.rng, channel, self.tz)
             ctx = Context(services, Translator(self.localedir, person.language, self.tz), now, self.max_chars)
             outputs, new_state = await run_step(state.data, inbound, ctx)
             person_id: int | None = person.id

@@ -97,8 +97,8 @@ def step(name: str, prompt: Prompter, *, needs_consent: bool = True) -> Callable
 
 
 GLOBAL_WORDS = {
-    # Translators: words a person can write alone at any step, separated by "|". Keep the English word and
-    # add your language's words (lower case; accents do not matter). The same holds for every "keywords" entry.
+    # Translators: words a person can write alone at any step, separated by "|". Keep the English words
+    # and add your own (lower case; accents do not matter). The same holds for every "keywords" entry.
     "help": K_("keywords", "help|?"),
     "menu": K_("keywords", "menu|0"),
     "back": K_("keywords", "back"),

@@ -265,6 +265,8 @@ def result_line(ctx: Context, item: OfferingSummary) -> str:
     title = pick_text(item.title, ctx.t.code)
     if item.distance_km is None:
         where = _("{title}. Distance course.", title=title)
+    elif fold(item.place) in fold(title):
+        where = _("{title} ({km} km).", title=title, km=item.distance_km)
     else:
         where = _("{title}, {place} ({km} km).", title=title, place=item.place, km=item.distance_km)
     return f"{where} {reason_text(ctx, item.reason)}"
@@ -277,7 +279,7 @@ def reason_text(ctx: Context, reason: Reason) -> str:
         return _("Open to {municipality} residents ({agreement}).", agreement=agreement, **_plain(reason))
     if reason.code == "everyone":
         return _("Open to everyone.")
-    return _("In your municipality.")
+    return _("Offered by your municipality.")
 
 
 def _plain(reason: Reason) -> dict:

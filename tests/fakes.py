@@ -1,0 +1,101 @@
+"""An in-memory implementation of the dialogs' ports, for engine tests without a database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from dialogs import ports
+
+
+@dataclass
+class FakeServices:
+    language: str | None = None
+    consented: bool = False
+    municipality_code: str | None = None
+    birth_year: int | None = None
+    opted_out: bool = False
+    erased: bool = False
+    children: list[int] = field(default_factory=list)
+    offerings: int = 5
+    bookings: list[tuple[int, int | None]] = field(default_factory=list)
+    names: dict[str, str] = field(
+        default_factory=lambda: {"0127": "Botkyrka", "0126": "Huddinge", "0180": "Stockholm"}
+    )
+
+    async def person(self) -> ports.Person:
+        return ports.Person(self.language, self.consented, self.municipality_code, self.birth_year)
+
+    async def set_language(self, code: str) -> None:
+        self.language = code
+
+    async def record_consent(self) -> None:
+        self.consented = True
+
+    async def opt_out(self) -> None:
+        self.opted_out = True
+
+    async def opt_in(self) -> None:
+        self.opted_out = False
+
+    async def erase_person(self) -> None:
+        self.erased = True
+
+    async def find_municipalities(self, text: str, limit: int = 3) -> list[ports.MunicipalityMatch]:
+        key = text.strip().lower()
+        if key == "botkyrka":
+            return [ports.MunicipalityMatch("0127", "Botkyrka", 100.0)]
+        if key == "botkirka":
+            return [ports.MunicipalityMatch("0127", "Botkyrka", 88.0)]
+        if key == "h":
+            return [
+                ports.MunicipalityMatch("0126", "Huddinge", 80.0),
+                ports.MunicipalityMatch("0136", "Haninge", 78.0),
+            ]
+        return []
+
+    async def municipality_name(self, code: str) -> str:
+        return self.names.get(code, code)
+
+    async def set_municipality(self, code: str) -> None:
+        self.municipality_code = code
+
+    async def set_birth_year(self, year: int) -> None:
+        self.birth_year = year
+
+    async def add_child(self, birth_year: int) -> int:
+        self.children.append(birth_year)
+        return len(self.children)
+
+    def _summary(self, number: int) -> ports.OfferingSummary:
+        return ports.OfferingSummary(
+            id=number,
+            title={"sv": f"Kurs {number}", "en": f"Course {number}"},
+            category="sfi",
+            place="Tumba",
+            distance_km=number,
+            start_date=date(2027, 1, 11),
+            schedule=("day",),
+            reason=ports.Reason("own_municipality"),
+        )
+
+    async def match(self, goal: str, child_id: int | None, offset: int, limit: int) -> ports.MatchPage:
+        items = [self._summary(n) for n in range(1, self.offerings + 1)]
+        return ports.MatchPage(items[offset : offset + limit], len(items))
+
+    async def offering(self, offering_id: int) -> ports.OfferingDetail | None:
+        if not 1 <= offering_id <= self.offerings:
+            return None
+        return ports.OfferingDetail(
+            self._summary(offering_id), {}, "Botkyrka vux", "Storgatan 1, Tumba", None, True
+        )
+
+    async def free_slots(self, offering_id: int, offset: int, limit: int) -> list[ports.Slot]:
+        slots = [ports.Slot(n, datetime(2026, 12, n, 9, tzinfo=UTC), 2) for n in range(1, 6)]
+        return slots[offset : offset + limit]
+
+    async def request_intake(
+        self, offering_id: int, slot_id: int | None, child_id: int | None
+    ) -> ports.Booking:
+        self.bookings.append((offering_id, slot_id))
+        return ports.Booking("booked", "ACD-EFH", datetime(2026, 12, 1, 9, tzinfo=UTC), "Storgatan 1, Tumba")
