@@ -32,8 +32,10 @@ class MunicipalityDirectory:
     def __init__(self, rows: list[Municipality]):
         self.places = {row.code: Place(row.code, row.name, row.lat, row.lon) for row in rows}
         self._keys: list[tuple[str, str, int]] = []
+        self._exact: dict[str, str] = {}
         for row in rows:
             self._keys.append((fold(row.name), row.code, 0))
+            self._exact[row.name.casefold()] = row.code
             if fold(row.seat) != fold(row.name):
                 self._keys.append((fold(row.seat), row.code, SEAT_PENALTY))
 
@@ -46,9 +48,10 @@ class MunicipalityDirectory:
         return place.name if place else code
 
     def search(self, text: str, limit: int = 3) -> list[MunicipalityMatch]:
-        query = fold(text)
+        typed = " ".join(text.casefold().split())
         for suffix in SUFFIXES:
-            query = query.removesuffix(suffix)
+            typed = typed.removesuffix(suffix)
+        query = fold(typed)
         if not query:
             return []
         found = process.extract(query, [key for key, _, _ in self._keys], scorer=fuzz.ratio, limit=limit * 3)
@@ -56,6 +59,11 @@ class MunicipalityDirectory:
         for _, score, index in found:
             _, code, penalty = self._keys[index]
             best[code] = max(best.get(code, 0.0), score - penalty)
+        # Folding makes "Håbo" and "Habo" equal; the spelling the person typed decides between such twins.
+        exact = self._exact.get(typed)
+        for code in best:
+            if best[code] == 100 and exact and code != exact:
+                best[code] = 99.0
         ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
         return [MunicipalityMatch(code, self.name(code), round(score, 1)) for code, score in ranked]
 

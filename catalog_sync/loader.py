@@ -45,7 +45,7 @@ async def load_file(
 ) -> RunReport:
     """Applies one open-format feed file. A feed that cannot be read, or that shrank by more than half, is
     held: the catalogue keeps what it had."""
-    feed = feed or f"file:{path.stem}"
+    feed = feed or f"file:{path.stem}"[:64]
     started = clock()
     report = RunReport(feed=feed, status="ok")
     try:

@@ -54,7 +54,9 @@ def parse(data: Any, known_codes: set[str]) -> ParsedFeed:
     return feed
 
 
-def _record(item: dict, publisher_code: str, known_codes: set[str]) -> OfferingRecord:
+def _record(item: Any, publisher_code: str, known_codes: set[str]) -> OfferingRecord:
+    if not isinstance(item, dict):
+        raise RecordError("an offering must be a JSON object")
     category = _required(item, "category")
     if category not in CATEGORY_KIND:
         raise RecordError(f"unknown category {category!r}")
@@ -70,14 +72,14 @@ def _record(item: dict, publisher_code: str, known_codes: set[str]) -> OfferingR
     open_to = item.get("open_to", "agreement")
     if open_to not in OPEN_TO:
         raise RecordError(f"open_to must be one of {sorted(OPEN_TO)}")
-    schedule = tuple(item.get("schedule") or ())
+    schedule = tuple(_list(item, "schedule"))
     if not set(schedule) <= SCHEDULES:
         raise RecordError(f"schedule items must be among {sorted(SCHEDULES)}")
     level = item.get("swedish_level_min")
     if level is not None and level not in SWEDISH_LEVELS:
         raise RecordError(f"swedish_level_min must be one of {list(SWEDISH_LEVELS)}")
-    provider = item.get("provider") or {}
-    address = item.get("address") or {}
+    provider = _object(item, "provider")
+    address = _object(item, "address")
     lat, lon = _location(item.get("location"))
     return OfferingRecord(
         source_id=_required(item, "id"),
@@ -101,15 +103,29 @@ def _record(item: dict, publisher_code: str, known_codes: set[str]) -> OfferingR
         application_deadline=_date(item.get("application_deadline"), "application_deadline"),
         schedule=schedule,
         pace_percent=_int(item.get("pace_percent"), "pace_percent", 1, 100),
-        languages=tuple(str(code) for code in item.get("languages") or ()),
+        languages=tuple(str(code) for code in _list(item, "languages")),
         age_min=_int(item.get("age_min"), "age_min", 0, 120),
         age_max=_int(item.get("age_max"), "age_max", 0, 120),
         swedish_level_min=level,
         asylum_seekers=bool(item.get("asylum_seekers", False)),
         seats=_int(item.get("seats"), "seats", 0, 100000),
         url=_text_or_none(item.get("url")),
-        slots=tuple(_slot(slot) for slot in item.get("intake_slots") or ()),
+        slots=tuple(_slot(slot) for slot in _list(item, "intake_slots")),
     )
+
+
+def _object(item: dict, key: str) -> dict:
+    value = item.get(key) or {}
+    if not isinstance(value, dict):
+        raise RecordError(f"{key} must be an object")
+    return value
+
+
+def _list(item: dict, key: str) -> list:
+    value = item.get(key) or []
+    if not isinstance(value, list):
+        raise RecordError(f"{key} must be a list")
+    return value
 
 
 def _required(item: dict, key: str) -> str:
