@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot import reference
+from bot import reference, server
 from bot.app import configure_logging, open_app
 from bot.channels import terminal
 from bot.config import ConfigError, Settings, load_settings
@@ -126,10 +126,22 @@ async def _chat(config: Settings, channel: str, lang: str | None, user: str) -> 
 def run() -> None:
     """Run the assistant on every configured channel; with none configured, open the terminal chat."""
     config = settings()
-    console.print("No Telegram or SMS channel is configured: opening the terminal chat.", style="bold")
-    if not sys.stdin.isatty():
-        console.print("(standard input is not a terminal: reading lines from it)", style="dim")
-    asyncio.run(_chat(config, "plain", None, "local"))
+    asyncio.run(_run(config))
+
+
+async def _run(config: Settings) -> None:
+    async with open_app(config) as application:
+        channels = server.configured_channels(application)
+        if channels:
+            console.print(
+                f"Serving {', '.join(c.name for c in channels)} on {config.http_host}:{config.http_port}."
+            )
+            await server.serve(application, channels)
+            return
+        console.print("No Telegram or SMS channel is configured: opening the terminal chat.", style="bold")
+        if not sys.stdin.isatty():
+            console.print("(standard input is not a terminal: reading lines from it)", style="dim")
+        await terminal.chat(application.runner, sms_budget=config.sms_segment_budget)
 
 
 if __name__ == "__main__":

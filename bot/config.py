@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_message_chars: int = Field(default=1000, ge=50, le=10000)
     sms_segment_budget: int = Field(default=3, ge=1, le=10)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=1, le=65535)
+    public_base_url: str | None = None
 
     @field_validator("database_url")
     @classmethod
@@ -50,6 +53,15 @@ class Settings(BaseSettings):
         if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("use DEBUG, INFO, WARNING or ERROR")
         return value.upper()
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (the address the providers call)")
+        return value.rstrip("/")
 
     @property
     def tz(self) -> ZoneInfo:

@@ -3,16 +3,21 @@ it, then delivered by a sender that claims rows, sends them and records the resu
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import transaction
-from bot.models import PRIORITY_REPLY, OutboundMessage
+from bot.models import PRIORITY_REPLY, ChannelIdentity, OutboundMessage
 from dialogs.model import Output
 
+log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 # A row left in "sending" this long belongs to a sender that died; it is tried again.
 STALE_SENDING = timedelta(minutes=5)
@@ -83,6 +88,7 @@ async def finish(
     provider_id: str | None = None,
     error: str | None = None,
     now: datetime,
+    final: bool = False,
 ) -> None:
     async with transaction(factory) as session:
         row = await session.get(OutboundMessage, row_id)
@@ -97,10 +103,57 @@ async def finish(
             )
             return
         row.error = error[:200]
-        if row.attempts >= MAX_ATTEMPTS:
+        if final or row.attempts >= MAX_ATTEMPTS:
             row.status = "failed"
         else:
             row.status, row.next_attempt_at = "queued", now + backoff(row.attempts)
+
+
+class RetryAfter(Exception):
+    """The provider asks us to wait (flood control, HTTP 429): nothing goes out on the channel until then."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"retry after {seconds} s")
+        self.seconds = seconds
+
+
+class Unreachable(Exception):
+    """The recipient blocked us or opted out at the provider: nothing more goes to them until they write."""
+
+
+class PermanentFailure(Exception):
+    """The provider refused this message for good (bad address, message too long …); retrying cannot help."""
+
+
+@dataclass
+class Delivery:
+    claimed: int = 0
+    sent: int = 0
+    pause_until: datetime | None = None
+
+
+class Pacer:
+    """At most `per_second` messages on a channel, and for bulk traffic at least `per_address_interval`
+    seconds between two messages to one address."""
+
+    def __init__(self, per_second: float, per_address_interval: float = 0.0):
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.per_address_interval = per_address_interval
+        self._next = 0.0
+        self._next_by_address: dict[str, float] = {}
+
+    async def wait(self, address: str, bulk: bool) -> None:
+        now = time.monotonic()
+        start = max(now, self._next)
+        if bulk and self.per_address_interval:
+            start = max(start, self._next_by_address.get(address, 0.0))
+        self._next = start + self.interval
+        if bulk and self.per_address_interval:
+            self._next_by_address[address] = start + self.per_address_interval
+            if len(self._next_by_address) > 10_000:
+                self._next_by_address = {a: t for a, t in self._next_by_address.items() if t > now}
+        if start > now:
+            await asyncio.sleep(start - now)
 
 
 async def deliver(
@@ -108,15 +161,103 @@ async def deliver(
     channel: str,
     send: Send,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> int:
-    """Sends what is due on `channel`; returns how many were sent."""
-    sent = 0
-    for row in await claim(factory, channel, clock()):
+    pacer: Pacer | None = None,
+    limit: int = 50,
+) -> Delivery:
+    """Sends what is due on `channel`, replies first. Stops early when the provider asks us to wait."""
+    rows = await claim(factory, channel, clock(), limit)
+    delivery = Delivery(claimed=len(rows))
+    unreachable: set[str] = set()
+    for index, row in enumerate(rows):
+        if row.address in unreachable:
+            await finish(factory, row.id, error="unreachable", now=clock(), final=True)
+            continue
+        if pacer:
+            await pacer.wait(row.address, bulk=row.priority > PRIORITY_REPLY)
         try:
             provider_id = await send(row.address, Output.from_dict(row.payload))
-        except Exception as exc:  # noqa: BLE001 - any failure of a provider is retried later
+        except RetryAfter as exc:
+            delivery.pause_until = clock() + timedelta(seconds=exc.seconds)
+            await release(factory, [r.id for r in rows[index:]], delivery.pause_until)
+            return delivery
+        except Unreachable:
+            unreachable.add(row.address)
+            await mark_unreachable(factory, channel, row.address, clock())
+            await finish(factory, row.id, error="unreachable", now=clock(), final=True)
+            continue
+        except PermanentFailure as exc:
+            await finish(factory, row.id, error=f"refused: {exc}", now=clock(), final=True)
+            continue
+        except Exception as exc:  # noqa: BLE001 - network errors and 5xx: retried with backoff
+            log.warning("send failed, will retry", extra={"channel": channel, "error": type(exc).__name__})
             await finish(factory, row.id, error=f"{type(exc).__name__}: {exc}", now=clock())
             continue
         await finish(factory, row.id, provider_id=provider_id, now=clock())
-        sent += 1
-    return sent
+        delivery.sent += 1
+    return delivery
+
+
+async def release(
+    factory: async_sessionmaker[AsyncSession], row_ids: list[int], not_before: datetime
+) -> None:
+    """Puts claimed rows back in the queue without counting an attempt."""
+    async with transaction(factory) as session:
+        await session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id.in_(row_ids))
+            .values(
+                status="queued",
+                next_attempt_at=not_before,
+                attempts=case((OutboundMessage.attempts > 0, OutboundMessage.attempts - 1), else_=0),
+            )
+        )
+
+
+async def mark_unreachable(
+    factory: async_sessionmaker[AsyncSession], channel: str, address: str, now: datetime
+) -> None:
+    async with transaction(factory) as session:
+        await session.execute(
+            update(ChannelIdentity)
+            .where(ChannelIdentity.channel == channel, ChannelIdentity.address == address)
+            .values(unreachable_at=now)
+        )
+
+
+async def run_sender(
+    factory: async_sessionmaker[AsyncSession],
+    channel: str,
+    send: Send,
+    *,
+    pacer: Pacer | None,
+    wake: asyncio.Event,
+    stop: asyncio.Event,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    idle_poll: float = 1.0,
+) -> None:
+    """The sender loop of one channel: deliver, wait for work (or a provider's pause), repeat until `stop`."""
+    while not stop.is_set():
+        try:
+            delivery = await deliver(factory, channel, send, clock, pacer)
+        except Exception:  # noqa: BLE001 - the database may be briefly away; the loop must survive it
+            log.exception("outbox delivery failed", extra={"channel": channel})
+            delivery = Delivery()
+        if delivery.pause_until:
+            await _sleep_or_stop(stop, (delivery.pause_until - clock()).total_seconds())
+        elif delivery.claimed == 0:
+            wake.clear()
+            await _first_of(wake, stop, idle_poll)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=max(0.0, seconds))
+    except TimeoutError:
+        pass
+
+
+async def _first_of(wake: asyncio.Event, stop: asyncio.Event, seconds: float) -> None:
+    waiters = [asyncio.create_task(wake.wait()), asyncio.create_task(stop.wait())]
+    await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()

@@ -6,6 +6,7 @@ queue the replies in the outbox. Either all of it happens or none of it does.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Callable
@@ -58,9 +59,19 @@ class TurnRunner:
         self.clock = clock
         self.rng = rng or random.SystemRandom()
         self.max_chars = max_chars
+        # Set by a channel's sender: woken when a turn has queued replies, so they go out at once.
+        self.wake: dict[str, asyncio.Event] = {}
 
     async def handle(
         self, channel: str, address: str, inbound: Inbound, *, external_id: str | None = None
+    ) -> TurnResult:
+        result = await self._turn(channel, address, inbound, external_id)
+        if result.outputs and channel in self.wake:
+            self.wake[channel].set()
+        return result
+
+    async def _turn(
+        self, channel: str, address: str, inbound: Inbound, external_id: str | None
     ) -> TurnResult:
         now = self.clock()
         async with transaction(self.factory) as session:
