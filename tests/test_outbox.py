@@ -1,0 +1,172 @@
+"""The outbox: replies before bulk, provider pauses honoured, unreachable people left alone, nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot import outbox
+from bot.db import transaction
+from bot.models import PRIORITY_BULK, PRIORITY_REPLY, ChannelIdentity, OutboundMessage, Person
+from dialogs.model import Output
+
+
+async def _queue(factory, clock, rows: list[tuple[str, int]]) -> None:
+    async with transaction(factory) as session:
+        for address, priority in rows:
+            outbox.queue(
+                session,
+                person_id=None,
+                channel="test",
+                address=address,
+                output=Output(text=f"to {address}"),
+                priority=priority,
+                now=clock(),
+            )
+
+
+async def _rows(factory) -> list[OutboundMessage]:
+    async with factory() as session:
+        return list((await session.scalars(select(OutboundMessage).order_by(OutboundMessage.id))).all())
+
+
+class Recorder:
+    """A provider that records what it sent, and fails the calls numbered in `failures` (from 0)."""
+
+    def __init__(self, failures: dict[int, Exception] | None = None):
+        self.sent: list[str] = []
+        self.calls = 0
+        self.failures = failures or {}
+
+    async def __call__(self, address: str, output: Output) -> str:
+        self.calls += 1
+        failure = self.failures.pop(self.calls - 1, None)
+        if failure:
+            raise failure
+        self.sent.append(address)
+        return f"id-{len(self.sent)}"
+
+
+async def test_replies_go_before_bulk_whatever_was_queued_first(factory, clock) -> None:
+    await _queue(factory, clock, [("a", PRIORITY_BULK), ("b", PRIORITY_BULK), ("c", PRIORITY_REPLY)])
+    recorder = Recorder()
+    delivery = await outbox.deliver(factory, "test", recorder, clock)
+    assert recorder.sent == ["c", "a", "b"]
+    assert delivery.sent == 3
+    assert {row.status for row in await _rows(factory)} == {"sent"}
+
+
+async def test_flood_control_pauses_the_channel_and_loses_nothing(factory, clock) -> None:
+    await _queue(factory, clock, [("a", PRIORITY_REPLY), ("b", PRIORITY_REPLY), ("c", PRIORITY_REPLY)])
+    recorder = Recorder({1: outbox.RetryAfter(7)})
+    delivery = await outbox.deliver(factory, "test", recorder, clock)
+    assert recorder.sent == ["a"]
+    assert delivery.pause_until == clock() + timedelta(seconds=7)
+    rows = await _rows(factory)
+    assert [row.status for row in rows] == ["sent", "queued", "queued"]
+    assert [row.attempts for row in rows[1:]] == [0, 0], "a provider's pause is not a failed attempt"
+    assert (await outbox.deliver(factory, "test", recorder, clock)).claimed == 0, (
+        "nothing before the pause ends"
+    )
+    clock.advance(seconds=7)
+    await outbox.deliver(factory, "test", recorder, clock)
+    assert recorder.sent == ["a", "b", "c"]
+
+
+async def test_a_person_who_blocked_us_gets_nothing_more(factory, clock) -> None:
+    async with transaction(factory) as session:
+        session.add(Person(identities=[ChannelIdentity(channel="test", address="a")]))
+    await _queue(factory, clock, [("a", PRIORITY_REPLY), ("a", PRIORITY_BULK), ("b", PRIORITY_BULK)])
+    recorder = Recorder({0: outbox.Unreachable()})
+    await outbox.deliver(factory, "test", recorder, clock)
+    assert recorder.sent == ["b"]
+    rows = await _rows(factory)
+    assert [(row.status, row.error) for row in rows[:2]] == [("failed", "unreachable")] * 2
+    async with factory() as session:
+        assert (await session.scalar(select(ChannelIdentity))).unreachable_at == clock()
+
+
+async def test_passing_failures_are_retried_with_backoff_until_they_give_up(factory, clock) -> None:
+    await _queue(factory, clock, [("a", PRIORITY_REPLY)])
+
+    async def broken(address: str, output: Output) -> str:
+        raise ConnectionError("provider down")
+
+    await outbox.deliver(factory, "test", broken, clock)
+    [row] = await _rows(factory)
+    assert row.status == "queued" and row.next_attempt_at == clock() + outbox.backoff(1)
+    for _ in range(outbox.MAX_ATTEMPTS - 1):
+        clock.advance(seconds=301)
+        await outbox.deliver(factory, "test", broken, clock)
+    [row] = await _rows(factory)
+    assert row.status == "failed" and row.attempts == outbox.MAX_ATTEMPTS
+
+
+async def test_a_refused_message_fails_at_once(factory, clock) -> None:
+    await _queue(factory, clock, [("a", PRIORITY_REPLY)])
+    await outbox.deliver(factory, "test", Recorder({0: outbox.PermanentFailure("bad request")}), clock)
+    [row] = await _rows(factory)
+    assert row.status == "failed" and row.attempts == 1
+
+
+async def test_a_message_claimed_by_a_sender_that_died_is_sent_later(factory, clock) -> None:
+    await _queue(factory, clock, [("a", PRIORITY_REPLY)])
+    assert len(await outbox.claim(factory, "test", clock())) == 1
+    recorder = Recorder()
+    await outbox.deliver(factory, "test", recorder, clock)
+    assert recorder.sent == [], "still within the claim of the first sender"
+    clock.advance(minutes=6)
+    await outbox.deliver(factory, "test", recorder, clock)
+    assert recorder.sent == ["a"]
+
+
+async def test_the_pacer_spaces_messages_per_channel_and_per_address(monkeypatch) -> None:
+    now = [100.0]
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(round(seconds, 3))
+        now[0] += seconds
+
+    monkeypatch.setattr(outbox.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(outbox.asyncio, "sleep", fake_sleep)
+    pacer = outbox.Pacer(per_second=4, per_address_interval=1.0)
+    for address in ["a", "b", "a", "c"]:
+        await pacer.wait(address, bulk=True)
+    # b waits for the channel's rate; the second "a" waits a full second after the first.
+    assert slept == [0.25, 0.75, 0.25]
+    slept.clear()
+    await pacer.wait("a", bulk=False)
+    assert slept == [0.25], "replies are only held to the channel's rate"
+
+
+async def test_the_sender_loop_wakes_for_new_work_and_stops_when_told(factory, clock) -> None:
+    recorder = Recorder()
+    wake, stop = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(
+        outbox.run_sender(
+            factory, "test", recorder, pacer=None, wake=wake, stop=stop, clock=clock, idle_poll=30
+        )
+    )
+    await asyncio.sleep(0.05)
+    await _queue(factory, clock, [("a", PRIORITY_REPLY)])
+    wake.set()
+    for _ in range(100):
+        if recorder.sent:
+            break
+        await asyncio.sleep(0.02)
+    assert recorder.sent == ["a"]
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+
+
+@pytest.mark.parametrize("seconds", [0])
+async def test_a_zero_pause_is_harmless(factory, clock, seconds) -> None:
+    await _queue(factory, clock, [("a", PRIORITY_REPLY)])
+    recorder = Recorder({0: outbox.RetryAfter(seconds)})
+    await outbox.deliver(factory, "test", recorder, clock)
+    await outbox.deliver(factory, "test", recorder, clock)
+    assert recorder.sent == ["a"]
