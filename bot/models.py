@@ -370,6 +370,7 @@ class Announcement(Base):
 
 
 PRIORITY_REPLY = 0
+PRIORITY_REMINDER = 5
 PRIORITY_BULK = 10
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import booking
+from bot import booking, reminders
 from bot.eligibility import Attendee
 from bot.matching import Match, Matcher, agreement_access
 from bot.models import Offering, Person, Profile
@@ -26,6 +26,7 @@ class TurnServices:
     rng: random.Random
     channel: str
     tz: ZoneInfo
+    reminder_offsets: tuple[timedelta, ...] = reminders.DEFAULT_OFFSETS
     erase_requested: bool = False
 
     @property
@@ -183,6 +184,10 @@ class TurnServices:
         if request is None:
             return ports.Booking(status=status)
         await self.session.refresh(request, ["slot"])
+        if status == "booked" and request.slot:
+            reminders.schedule(
+                self.session, request, request.slot.starts_at, self.reminder_offsets, self.tz, self.now
+            )
         return ports.Booking(
             status=status,
             reference=request.reference,
