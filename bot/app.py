@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import logs
 from bot.config import Settings
 from bot.db import make_engine, session_factory
 from bot.municipalities import MunicipalityDirectory
@@ -30,13 +30,17 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
     try:
         async with factory() as session:
             directory = await MunicipalityDirectory.load(session)
-        runner = TurnRunner(factory, directory, tz=settings.tz, max_chars=settings.max_message_chars)
+        runner = TurnRunner(
+            factory,
+            directory,
+            tz=settings.tz,
+            max_chars=settings.max_message_chars,
+            rate_limit=settings.rate_limit_per_minute,
+        )
         yield App(settings, engine, factory, runner)
     finally:
         await engine.dispose()
 
 
 def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("aiosqlite", "sqlalchemy.engine", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure(level)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from bot import reference, server
+from bot import privacy, reference, server
 from bot.app import configure_logging, open_app
 from bot.channels import terminal
 from bot.config import ConfigError, Settings, load_settings
@@ -87,6 +89,48 @@ async def _load(url: str, paths: list[Path]) -> list[RunReport]:
     try:
         factory = session_factory(engine)
         return [await load_file(factory, path) for path in paths]
+    finally:
+        await engine.dispose()
+
+
+person_app = typer.Typer(help="A person's data: the right of access and erasure.", no_args_is_help=True)
+app.add_typer(person_app, name="person")
+
+
+@person_app.command("export")
+def person_export(
+    address: str = typer.Argument(..., help="A phone number in E.164 (+4670…), a Telegram chat id, …"),
+    channel: str | None = typer.Option(None, help="Only this channel: sms, telegram, terminal."),
+) -> None:
+    """Print everything stored about a person, as JSON (the right of access)."""
+    config = settings()
+    data = asyncio.run(_person(config, address, channel, erase=False))
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@person_app.command("delete")
+def person_delete(
+    address: str = typer.Argument(..., help="A phone number in E.164, a Telegram chat id, …"),
+    channel: str | None = typer.Option(None, help="Only this channel."),
+) -> None:
+    """Erase a person, as "delete my data" does; their bookings stay as anonymous rows."""
+    config = settings()
+    asyncio.run(_person(config, address, channel, erase=True))
+    console.print("Erased.")
+
+
+async def _person(config: Settings, address: str, channel: str | None, *, erase: bool) -> dict:
+    engine = make_engine(config.database_url)
+    try:
+        async with transaction(session_factory(engine)) as session:
+            person = await privacy.find_person(session, address, channel)
+            if person is None:
+                typer.echo("No one is stored with that address.", err=True)
+                raise typer.Exit(1)
+            if erase:
+                await privacy.erase(session, person, datetime.now(UTC))
+                return {}
+            return await privacy.export(session, person)
     finally:
         await engine.dispose()
 

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_message_chars: int = Field(default=1000, ge=50, le=10000)
     sms_segment_budget: int = Field(default=3, ge=1, le=10)
+    rate_limit_per_minute: int = Field(default=20, ge=1, le=1000)
+    retention_months: int = Field(default=12, ge=1, le=120)
+    retention_warning_days: int = Field(default=7, ge=1, le=60)
+    message_history_days: int = Field(default=90, ge=7, le=3650)
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
     public_base_url: str | None = None

@@ -61,8 +61,9 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the schema to `revision`. Synchronous: call it outside a running event loop."""
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Bring the schema to `revision` ("heads": every branch of the migration history). Synchronous: call
+    it outside a running event loop."""
     if make_url(url).get_backend_name() == "sqlite":
         database = make_url(url).database
         if database:

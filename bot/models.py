@@ -215,7 +215,9 @@ class Person(Base):
     opted_out_at: Mapped[datetime | None]
     last_channel: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_active_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_active_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Set when the person was told their data will be erased for inactivity; cleared when they write.
+    retention_warned_at: Mapped[datetime | None]
 
     identities: Mapped[list[ChannelIdentity]] = relationship(
         back_populates="person", cascade="all, delete-orphan"
@@ -235,6 +237,9 @@ class ChannelIdentity(Base):
     address: Mapped[str] = mapped_column(String(100))
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     unreachable_at: Mapped[datetime | None]
+    # The per-sender rate limit: messages counted in the current one-minute window.
+    window_started_at: Mapped[datetime | None]
+    window_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     person: Mapped[Person] = relationship(back_populates="identities")
 

@@ -16,13 +16,13 @@ from bot import outbox
 from bot.db import transaction
 from bot.models import (
     PRIORITY_REMINDER,
-    ChannelIdentity,
     IntakeRequest,
     Municipality,
     Offering,
     Person,
     Reminder,
 )
+from bot.people import reachable_identity
 from dialogs.i18n import Translator
 from dialogs.model import Output
 
@@ -150,7 +150,7 @@ async def _handle(
     person = await session.scalar(
         select(Person).where(Person.id == request.person_id).options(selectinload(Person.identities))
     )
-    identity = _reachable_identity(person)
+    identity = reachable_identity(person)
     if identity is None:
         reminder.status = "cancelled"
         return "cancelled"
@@ -173,15 +173,6 @@ def _next_morning(now: datetime, tz: ZoneInfo) -> datetime:
     local = now.astimezone(tz)
     day = local.date() if local.time() < QUIET_UNTIL else local.date() + timedelta(days=1)
     return _local(day, QUIET_UNTIL, tz)
-
-
-def _reachable_identity(person: Person | None) -> ChannelIdentity | None:
-    """The channel the person used last, unless they opted out or blocked us there."""
-    if person is None or person.opted_out_at is not None:
-        return None
-    usable = [i for i in person.identities if i.unreachable_at is None]
-    preferred = [i for i in usable if i.channel == person.last_channel]
-    return (preferred or sorted(usable, key=lambda i: i.last_seen_at, reverse=True) or [None])[0]
 
 
 def reminder_output(t: Translator, request: IntakeRequest, appointment: datetime, place: str) -> Output:

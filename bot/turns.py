@@ -11,7 +11,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,7 @@ from dialogs.model import Inbound, Output
 
 log = logging.getLogger(__name__)
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
+RATE_WINDOW = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class TurnRunner:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
         max_chars: int = 1000,
+        rate_limit: int = 20,
     ):
         self.factory = factory
         self.directory = directory
@@ -59,6 +61,7 @@ class TurnRunner:
         self.clock = clock
         self.rng = rng or random.SystemRandom()
         self.max_chars = max_chars
+        self.rate_limit = rate_limit
         # Set by a channel's sender: woken when a turn has queued replies, so they go out at once.
         self.wake: dict[str, asyncio.Event] = {}
 
@@ -80,6 +83,9 @@ class TurnRunner:
                 return TurnResult([], duplicate=True)
             identity = await _identity(session, channel, address, now)
             person = identity.person
+            pace = _count_message(identity, now, self.rate_limit)
+            if pace != "ok":
+                return self._slow_down(session, identity, pace, now)
             state = await _state(session, person.id)
             services = TurnServices(session, person, self.directory, now, self.rng, channel, self.tz)
             ctx = Context(services, Translator(self.localedir, person.language, self.tz), now, self.max_chars)
@@ -91,6 +97,7 @@ class TurnRunner:
             else:
                 state.data, state.version, state.updated_at = new_state, state.version + 1, now
                 person.last_active_at, person.last_channel, identity.last_seen_at = now, channel, now
+                person.retention_warned_at = None
                 identity.unreachable_at = None
             for index, output in enumerate(outputs):
                 key = f"reply:{channel}:{external_id}:{index}" if external_id else None
@@ -107,12 +114,43 @@ class TurnRunner:
                 await session.flush()
             return TurnResult(outputs)
 
+    def _slow_down(
+        self, session: AsyncSession, identity: ChannelIdentity, pace: str, now: datetime
+    ) -> TurnResult:
+        """Over the per-sender limit: one polite notice in the window, then silence; nothing else runs."""
+        log.warning("sender over the rate limit", extra={"channel": identity.channel})
+        if pace == "silent":
+            return TurnResult([])
+        t = Translator(self.localedir, identity.person.language, self.tz)
+        output = Output(
+            text=t._("You are writing very fast. Please wait a minute, then write again."), rtl=t.rtl
+        )
+        outbox.queue(
+            session,
+            person_id=identity.person_id,
+            channel=identity.channel,
+            address=identity.address,
+            output=output,
+            now=now,
+        )
+        return TurnResult([output])
+
     async def preset_language(self, channel: str, address: str, code: str) -> None:
         """For a person who has not chosen a language yet: use `code` (a deep link, `chat --lang`)."""
         async with transaction(self.factory) as session:
             identity = await _identity(session, channel, address, self.clock())
             if identity.person.language is None:
                 identity.person.language = code
+
+
+def _count_message(identity: ChannelIdentity, now: datetime, limit: int) -> str:
+    """Counts a message in the sender's one-minute window: "ok", "notice" (first over) or "silent"."""
+    if identity.window_started_at is None or now - identity.window_started_at >= RATE_WINDOW:
+        identity.window_started_at, identity.window_count = now, 0
+    identity.window_count += 1
+    if identity.window_count <= limit:
+        return "ok"
+    return "notice" if identity.window_count == limit + 1 else "silent"
 
 
 async def _first_delivery(session: AsyncSession, channel: str, external_id: str, now: datetime) -> bool:

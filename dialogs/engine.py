@@ -16,7 +16,7 @@ from rapidfuzz import fuzz
 from dialogs.i18n import K_, Translator
 from dialogs.model import Choice, Expect, Inbound, Output
 from dialogs.ports import Services
-from dialogs.text import clean, fold, has_words
+from dialogs.text import clean, fold, has_words, looks_like_personal_number
 
 MAX_STACK = 12
 MAX_LABEL = 120
@@ -200,6 +200,13 @@ async def _dispatch(ctx: Context, turn: Turn, inbound: Inbound) -> None:
         turn.say(ctx.t._("Your message is too long. Please write a short answer."))
         return
     text = clean(inbound.text)
+    if looks_like_personal_number(text):
+        turn.say(
+            ctx.t._(
+                "Please do not send your personal identity number. We do not need it, and we did not save it."
+            )
+        )
+        return
     if turn.step == "new":
         person = await ctx.services.person()
         if person.language:

@@ -35,3 +35,25 @@ def fold(text: str) -> str:
 def has_words(text: str) -> bool:
     """True when the text holds at least one letter or digit (not only emoji or punctuation)."""
     return any(ch.isalnum() for ch in text)
+
+
+_PERSONAL_NUMBER = re.compile(r"(?<!\d)(?:19|20)?(\d{2})(\d{2})(\d{2})[-+ ]?(\d{4})(?!\d)")
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for index, digit in enumerate(int(ch) for ch in digits):
+        doubled = digit * 2 if index % 2 == 0 else digit
+        total += doubled - 9 if doubled > 9 else doubled
+    return total % 10 == 0
+
+
+def looks_like_personal_number(text: str) -> bool:
+    """A Swedish personal identity or coordination number (YYMMDD-NNNN, YYYYMMDDNNNN; the day plus 60 for a
+    coordination number), with a valid check digit."""
+    for match in _PERSONAL_NUMBER.finditer(latin_digits(text)):
+        year, month, day, rest = match.groups()
+        day_number = int(day) - 60 if int(day) > 60 else int(day)
+        if 1 <= int(month) <= 12 and 1 <= day_number <= 31 and _luhn_ok(year + month + day + rest):
+            return True
+    return False
