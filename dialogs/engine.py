@@ -16,7 +16,7 @@ from rapidfuzz import fuzz
 from dialogs.i18n import K_, Translator
 from dialogs.model import Choice, Expect, Inbound, Output
 from dialogs.ports import Services
-from dialogs.text import clean, fold, has_words, looks_like_personal_number
+from dialogs.text import clean, fold, has_words, is_number, looks_like_personal_number
 
 MAX_STACK = 12
 MAX_LABEL = 120
@@ -135,7 +135,7 @@ def resolve_choice(ctx: Context, text: str, choices: list[list[str]]) -> tuple[s
     """Maps a typed answer to a choice id by its number or its words. Returns (choice id, problem)."""
     if not choices:
         return None, None
-    if text.isdigit():
+    if is_number(text):
         number = int(text)
         if 1 <= number <= len(choices):
             return choices[number - 1][0], None

@@ -7,7 +7,7 @@ from dialogs.i18n import N_
 from dialogs.languages import LANGUAGES, pick_text
 from dialogs.model import Choice, Expect
 from dialogs.ports import OfferingSummary, Reason
-from dialogs.text import fold, has_words
+from dialogs.text import fold, has_words, is_number
 
 PAGE = 3
 GOALS = ("sfi", "study", "work", "school")
@@ -210,7 +210,7 @@ async def handle_child_birth_year(ctx: Context, turn: Turn, answer: Answer) -> s
 
 def _birth_year(text: str, this_year: int) -> int | None:
     """A year ("1990") or an age ("35")."""
-    digits = "".join(ch for ch in text if ch.isdigit())
+    digits = "".join(ch for ch in text if is_number(ch))
     if not digits or len(digits) not in (1, 2, 4) or len(digits) != len(text.replace(" ", "")):
         return None
     number = int(digits)

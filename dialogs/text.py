@@ -18,6 +18,11 @@ def latin_digits(text: str) -> str:
     return text.translate(_DIGITS)
 
 
+def is_number(text: str) -> bool:
+    """Only 0-9 (after `latin_digits`): "²" or "①" pass `str.isdigit` but are no answer to a menu."""
+    return text.isascii() and text.isdigit()
+
+
 def clean(text: str) -> str:
     """Drop control and invisible characters, collapse whitespace, use Latin digits."""
     kept = (ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs", "Co"))
