@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dialogs.engine import Answer, Context, Prompt, Turn, on_word, step
 from dialogs.i18n import N_
-from dialogs.languages import LANGUAGES, pick_text
+from dialogs.languages import find_language, pick_text, picker_order
 from dialogs.model import Choice, Expect
 from dialogs.ports import OfferingSummary, Reason
+from dialogs.script import script_of
 from dialogs.text import fold, has_words, is_number
 
 PAGE = 3
@@ -23,7 +24,8 @@ SCHEDULE_WORDS = {
 
 
 async def prompt_language(ctx: Context, turn: Turn) -> Prompt:
-    choices = tuple(Choice(code, lang.native_name) for code, lang in LANGUAGES.items())
+    languages = picker_order(ctx.t.offered(), turn.vars.get("script"))
+    choices = tuple(Choice(lang.code, lang.native_name) for lang in languages)
     welcome = "Välkommen till Vägvisare. Välj språk.\nWelcome to Vägvisare. Choose your language:"
     person = await ctx.services.person()
     text = ctx.t._("Choose your language:") if person.language else welcome
@@ -32,23 +34,19 @@ async def prompt_language(ctx: Context, turn: Turn) -> Prompt:
 
 @step("choose_language", prompt_language, needs_consent=False)
 async def handle_language(ctx: Context, turn: Turn, answer: Answer) -> str | None:
-    code = answer.choice or _language_by_name(answer.text)
-    if code not in LANGUAGES:
+    offered = ctx.t.offered()
+    code = answer.choice or find_language(answer.text, offered)
+    if code not in {lang.code for lang in offered}:
+        # A first message in Arabic or Cyrillic letters puts the languages written in them first.
+        turn.vars["script"] = script_of(answer.text) or turn.vars.get("script")
         return None
+    turn.vars.pop("script", None)
     await ctx.services.set_language(code)
     ctx.use_language(code)
     person = await ctx.services.person()
     if not person.consented:
         return "consent"
     return "pop" if turn.stack else "main_menu"
-
-
-def _language_by_name(text: str) -> str | None:
-    key = fold(text)
-    for code, lang in LANGUAGES.items():
-        if key in {code, fold(lang.native_name), fold(lang.english_name)}:
-            return code
-    return None
 
 
 async def prompt_consent(ctx: Context, turn: Turn) -> Prompt:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from dialogs.script import normalise_arabic
+
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 _SPACES = re.compile(r"\s+")
 # Directional marks and isolates are invisible; people's phones add them to otherwise plain answers.
@@ -30,8 +32,9 @@ def clean(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """A comparison key: case-folded, without accents or punctuation ("Södertälje" -> "sodertalje")."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    """A comparison key: case-folded, without accents or punctuation ("Södertälje" -> "sodertalje"), with one
+    form per Arabic-script letter and no zero-width joiners (see `dialogs.script.normalise_arabic`)."""
+    decomposed = unicodedata.normalize("NFKD", normalise_arabic(text.casefold()))
     letters = (ch for ch in decomposed if not unicodedata.combining(ch))
     kept = "".join(ch if ch.isalnum() else " " for ch in letters)
     return _SPACES.sub(" ", kept).strip()
