@@ -183,7 +183,7 @@ async def run_step(state: dict, inbound: Inbound, ctx: Context) -> tuple[list[Ou
         "token": str(int(turn.menu.get("token", "0")) + 1),
         "choices": [[c.id, c.label[:MAX_LABEL]] for c in prompt.choices],
     }
-    output = Output(text=text, choices=prompt.choices, expect=prompt.expect, rtl=ctx.t.rtl)
+    output = Output(text=text, choices=ctx.t.choices(prompt.choices), expect=prompt.expect, rtl=ctx.t.rtl)
     return [output], _state(turn)
 
 

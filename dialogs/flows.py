@@ -8,6 +8,7 @@ from dialogs.languages import find_language, pick_text, picker_order
 from dialogs.model import Choice, Expect
 from dialogs.ports import OfferingSummary, Reason
 from dialogs.script import script_of
+from dialogs.script import script_of
 from dialogs.text import fold, has_words, is_number
 
 PAGE = 3
@@ -307,7 +308,8 @@ async def prompt_details(ctx: Context, turn: Turn) -> Prompt:
     if detail is None:
         return Prompt(_("This offering is no longer available."), (Choice("back", _("Back")),))
     item = detail.summary
-    lines = [pick_text(item.title, ctx.t.code), f"{detail.provider}, {detail.address}".strip(", ")]
+    where = f"{detail.provider}, {detail.address}".strip(", ")
+    lines = [ctx.t.line(pick_text(item.title, ctx.t.code)), ctx.t.line(where)]
     schedule = ", ".join(_(SCHEDULE_WORDS[s]) for s in item.schedule if s in SCHEDULE_WORDS)
     start = _("Starts {date}.", date=ctx.t.date(item.start_date)) if item.start_date else _("Start any week.")
     lines.append(f"{schedule.capitalize()}. {start}" if schedule else start)
