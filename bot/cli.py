@@ -17,13 +17,16 @@ from bot.app import configure_logging, open_app
 from bot.channels import terminal
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import make_engine, session_factory, transaction, upgrade
-from catalog_sync.loader import RunReport, load_file, sample_files
+from catalog_sync.cli import feed_app, sync_app
+from catalog_sync.loader import SAMPLE_DIR, RunReport, load_file, sample_files
 
 app = typer.Typer(help="Vägvisare: a chat and SMS assistant for newcomers.", no_args_is_help=True)
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The catalogue of offerings.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(sync_app, name="sync")
+app.add_typer(feed_app, name="feed")
 console = Console()
 
 
@@ -58,10 +61,10 @@ async def _seed(url: str) -> None:
 @catalog_app.command("load")
 def catalog_load(
     files: list[Path] = typer.Argument(
-        None, help="Feed files in the open format; default: the bundled sample."
+        None, help="Feed files in the open format (JSON or CSV); default: the bundled sample."
     ),
 ) -> None:
-    """Load feed files (vagvisare-feed/1 JSON) into the catalogue, each in one transaction."""
+    """Load feed files (vagvisare-feed/1, JSON or CSV) into the catalogue, each in one transaction."""
     config = settings()
     paths = files or sample_files()
     reports = asyncio.run(_load(config.database_url, paths))
@@ -88,7 +91,11 @@ async def _load(url: str, paths: list[Path]) -> list[RunReport]:
     engine = make_engine(url)
     try:
         factory = session_factory(engine)
-        return [await load_file(factory, path) for path in paths]
+        # The bundled sample keeps the names feeds.toml gives it, so `sync` finds it unchanged.
+        return [
+            await load_file(factory, path, feed=f"sample:{path.stem}" if path.parent == SAMPLE_DIR else None)
+            for path in paths
+        ]
     finally:
         await engine.dispose()
 

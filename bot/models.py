@@ -161,6 +161,9 @@ class Offering(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     withdrawn_at: Mapped[datetime | None]
+    # With status "duplicate": the offering (from a higher-priority source) shown instead of this one.
+    # Re-evaluated after every sync (catalog_sync/dedupe.py), so no foreign key.
+    duplicate_of: Mapped[int | None] = mapped_column(Integer)
 
     provider: Mapped[Provider | None] = relationship(lazy="joined")
     slots: Mapped[list[IntakeSlot]] = relationship(
@@ -199,6 +202,26 @@ class SyncRun(Base):
     withdrawn: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str | None] = mapped_column(Text)
+    # Records outside the feed's purpose (a private employer's ad), catalogue rows written, whether the
+    # catalogue was kept as it was (failed or shrunk), staff told, and the first rejection reasons.
+    skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rows_written: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    staff_notified: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rejections: Mapped[list | None]
+
+
+class FeedState(Base):
+    """What the last good run of a feed left for the next: HTTP validators (ETag, Last-Modified) per URL
+    and the cursor of a delta feed (Susa-navet's updatedSince, JobStream's date)."""
+
+    __tablename__ = "feed_states"
+
+    feed: Mapped[str] = mapped_column(String(64), primary_key=True)
+    validators: Mapped[dict]
+    cursor: Mapped[str | None] = mapped_column(String(40))
+    last_success_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --- people -----------------------------------------------------------------------------------------

@@ -1,19 +1,29 @@
-"""The project's own open feed, `vagvisare-feed/1` (JSON). Schema: catalog_sync/schema/."""
+"""The project's own open feed, `vagvisare-feed/1` (JSON). Schema: catalog_sync/schema/.
+
+A feed file is read as a stream (ijson): a 100,000-offering feed never sits in memory as one document."""
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
+import ijson
+
+from catalog_sync import normalise
+from catalog_sync.adapters import Adapter
 from catalog_sync.records import (
     CATEGORY_KIND,
     OPEN_TO,
     SCHEDULES,
     SWEDISH_LEVELS,
     FeedError,
+    Item,
     OfferingRecord,
     RecordError,
+    Rejection,
     SlotRecord,
 )
 
@@ -27,75 +37,190 @@ class ParsedFeed:
     rejected: list[tuple[str, str]] = field(default_factory=list)
 
 
+@dataclass
+class Header:
+    format: Any = None
+    publisher: Any = None
+    offerings_type: str | None = None  # the ijson event that opened "offerings": start_array, start_map, …
+
+
 def parse(data: Any, known_codes: set[str]) -> ParsedFeed:
     """Turns a decoded feed into records; an invalid record is rejected with its reason, the rest go in."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise FeedError(f"not a {FORMAT} feed")
-    publisher = data.get("publisher") or {}
-    publisher_code = str(publisher.get("municipality_code", ""))
-    if publisher_code not in known_codes:
-        raise FeedError(f"unknown publisher municipality code {publisher_code!r}")
+    publisher_code = _publisher_code(data.get("publisher"), known_codes)
     offerings = data.get("offerings")
     if not isinstance(offerings, list):
         raise FeedError("offerings must be a list")
     feed = ParsedFeed(publisher_code)
-    seen: set[str] = set()
-    for index, item in enumerate(offerings):
-        item_id = str(item.get("id")) if isinstance(item, dict) and item.get("id") else f"#{index}"
-        try:
-            if item_id in seen:
-                raise RecordError("duplicate id")
-            record = _record(item, publisher_code, known_codes)
-        except RecordError as exc:
-            feed.rejected.append((item_id, str(exc)))
-            continue
-        seen.add(item_id)
-        feed.records.append(record)
+    for item in records_from(offerings, publisher_code, known_codes):
+        if isinstance(item, OfferingRecord):
+            feed.records.append(item)
+        else:
+            feed.rejected.append((item.source_id, item.reason))
     return feed
 
 
-def _record(item: Any, publisher_code: str, known_codes: set[str]) -> OfferingRecord:
-    if not isinstance(item, dict):
-        raise RecordError("an offering must be a JSON object")
+def iter_file(
+    path: Path, known_codes: set[str] | frozenset[str], *, allowed: tuple[str, ...] = ()
+) -> Iterator[Item]:
+    """Streams a feed file: the header is checked first (FeedError if unusable), then each offering is
+    yielded as a record or a rejection. Malformed JSON part-way through raises FeedError. With `allowed`
+    (the feed's configured municipalities), a feed from another publisher is refused as a whole."""
+    with path.open("rb") as handle:
+        yield from iter_stream(handle, known_codes, allowed=allowed)
+
+
+def iter_bytes(content: bytes, known_codes: set[str] | frozenset[str]) -> Iterator[Item]:
+    yield from iter_stream(io.BytesIO(content), known_codes)
+
+
+def iter_stream(
+    handle: BinaryIO, known_codes: set[str] | frozenset[str], *, allowed: tuple[str, ...] = ()
+) -> Iterator[Item]:
+    header = read_header(handle)
+    if header.format != FORMAT:
+        raise FeedError(f"not a {FORMAT} feed")
+    publisher_code = _publisher_code(header.publisher, known_codes)
+    if allowed and publisher_code not in allowed:
+        raise FeedError(f"publisher {publisher_code} is not among this feed's municipalities {list(allowed)}")
+    if header.offerings_type != "start_array":
+        raise FeedError("offerings must be a list")
+    handle.seek(0)
+    try:
+        yield from records_from(
+            ijson.items(handle, "offerings.item", use_float=True), publisher_code, known_codes
+        )
+    except ijson.JSONError as exc:
+        raise FeedError(f"not valid JSON: {_one_line(exc)}") from None
+
+
+def read_header(handle: BinaryIO) -> Header:
+    """The top-level `format` and `publisher`, and what `offerings` is, without building the offerings."""
+    header = Header()
+    builder: ijson.ObjectBuilder | None = None
+    building: str | None = None
+    try:
+        for prefix, event, value in ijson.parse(handle, use_float=True):
+            if prefix == "" and event in ("start_array", "string", "number", "boolean", "null"):
+                raise FeedError(f"not a {FORMAT} feed")
+            if builder is not None:
+                builder.event(event, value)
+                if prefix == building and event in ("end_map", "end_array"):
+                    setattr(header, building, builder.value)
+                    builder = building = None
+                continue
+            if prefix in ("format", "publisher"):
+                if event in ("start_map", "start_array"):
+                    builder, building = ijson.ObjectBuilder(), prefix
+                    builder.event(event, value)
+                else:
+                    setattr(header, prefix, value)
+            elif prefix == "offerings" and header.offerings_type is None:
+                header.offerings_type = event
+                if header.format is not None and header.publisher is not None:
+                    break
+    except ijson.JSONError as exc:
+        raise FeedError(f"not valid JSON: {_one_line(exc)}") from None
+    return header
+
+
+def _one_line(exc: Exception) -> str:
+    message = exc.args[0] if exc.args else str(exc)
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    return " ".join(str(message).split())[:200]
+
+
+def _publisher_code(publisher: Any, known_codes: set[str] | frozenset[str]) -> str:
+    code = publisher.get("municipality_code", "") if isinstance(publisher, dict) else ""
+    try:
+        cleaned = normalise.municipality_code(code) if isinstance(code, str) and code.strip() else None
+    except RecordError:
+        cleaned = None
+    if cleaned is None or cleaned not in known_codes:
+        raise FeedError(f"unknown publisher municipality code {code!r}")
+    return cleaned
+
+
+def records_from(
+    offerings, publisher_code: str, known_codes: set[str] | frozenset[str]
+) -> Iterator[OfferingRecord | Rejection]:
+    seen: set[str] = set()
+    for index, item in enumerate(offerings):
+        item_id = _item_id(item, index)
+        try:
+            if not isinstance(item, dict):
+                raise RecordError(f"an offering must be an object, got {_json_type(item)}")
+            if item_id in seen:
+                raise RecordError("duplicate id")
+            record = offering_record(item, publisher_code, known_codes)
+        except RecordError as exc:
+            yield Rejection(item_id, str(exc))
+            continue
+        seen.add(item_id)
+        yield record
+
+
+def _item_id(item: Any, index: int) -> str:
+    if isinstance(item, dict) and isinstance(item.get("id"), str | int) and str(item["id"]).strip():
+        return str(item["id"]).strip()
+    return f"#{index}"
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {str: "a string", int: "a number", float: "a number", bool: "a boolean", list: "a list"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def offering_record(
+    item: dict, publisher_code: str, known_codes: set[str] | frozenset[str]
+) -> OfferingRecord:
+    """One offering of the open format (JSON, or a CSV row already shaped like JSON) as a record."""
     category = _required(item, "category")
     if category not in CATEGORY_KIND:
         raise RecordError(f"unknown category {category!r}")
     kind = item.get("kind") or CATEGORY_KIND[category]
     if kind != CATEGORY_KIND[category]:
         raise RecordError(f"kind {kind!r} does not fit category {category!r}")
-    title = _texts(item.get("title"), "title")
+    title = normalise.texts(item.get("title"), "title")
     if not title.get("sv"):
         raise RecordError("title.sv is missing")
-    municipality_code = str(item.get("municipality_code") or publisher_code)
-    if municipality_code not in known_codes:
-        raise RecordError(f"unknown municipality_code {municipality_code!r}")
-    open_to = item.get("open_to", "agreement")
+    raw_code = item.get("municipality_code")
+    municipality_code = publisher_code if normalise.is_null(raw_code) else _code(raw_code, known_codes)
+    open_to = item.get("open_to") or "agreement"
     if open_to not in OPEN_TO:
         raise RecordError(f"open_to must be one of {sorted(OPEN_TO)}")
-    schedule = tuple(_list(item, "schedule"))
+    schedule = tuple(_list(item.get("schedule"), "schedule"))
     if not set(schedule) <= SCHEDULES:
         raise RecordError(f"schedule items must be among {sorted(SCHEDULES)}")
     level = item.get("swedish_level_min")
     if level is not None and level not in SWEDISH_LEVELS:
         raise RecordError(f"swedish_level_min must be one of {list(SWEDISH_LEVELS)}")
-    provider = _object(item, "provider")
-    address = _object(item, "address")
+    provider = _object(item.get("provider"), "provider")
+    address = _object(item.get("address"), "address")
     lat, lon = _location(item.get("location"))
+    slots = item.get("intake_slots")
+    if slots is not None and not isinstance(slots, list):
+        raise RecordError("intake_slots must be a list")
     return OfferingRecord(
         source_id=_required(item, "id"),
         kind=kind,
         category=category,
         title=title,
-        description=_texts(item.get("description"), "description"),
+        description=normalise.texts(item.get("description"), "description", long=True),
         publisher_code=publisher_code,
         municipality_code=municipality_code,
         open_to=open_to,
-        provider_name=_text_or_none(provider.get("name")),
-        provider_email=_text_or_none(provider.get("email")),
-        provider_phone=_text_or_none(provider.get("phone")),
-        street=_text_or_none(address.get("street")),
-        postal_code=_text_or_none(address.get("postal_code")),
-        city=_text_or_none(address.get("city")),
+        provider_name=normalise.text(provider.get("name"), max_length=200),
+        provider_email=normalise.text(provider.get("email"), max_length=200),
+        provider_phone=normalise.text(provider.get("phone"), max_length=40),
+        street=normalise.text(address.get("street"), max_length=200),
+        postal_code=normalise.text(address.get("postal_code"), max_length=10),
+        city=normalise.text(address.get("city"), max_length=100),
         lat=lat,
         lon=lon,
         start_date=_date(item.get("start_date"), "start_date"),
@@ -103,57 +228,58 @@ def _record(item: Any, publisher_code: str, known_codes: set[str]) -> OfferingRe
         application_deadline=_date(item.get("application_deadline"), "application_deadline"),
         schedule=schedule,
         pace_percent=_int(item.get("pace_percent"), "pace_percent", 1, 100),
-        languages=tuple(str(code) for code in _list(item, "languages")),
+        languages=tuple(_list(item.get("languages"), "languages")),
         age_min=_int(item.get("age_min"), "age_min", 0, 120),
         age_max=_int(item.get("age_max"), "age_max", 0, 120),
         swedish_level_min=level,
-        asylum_seekers=bool(item.get("asylum_seekers", False)),
+        asylum_seekers=normalise.boolean(item.get("asylum_seekers"), "asylum_seekers"),
         seats=_int(item.get("seats"), "seats", 0, 100000),
-        url=_text_or_none(item.get("url")),
-        slots=tuple(_slot(slot) for slot in _list(item, "intake_slots")),
+        url=normalise.text(item.get("url"), max_length=500),
+        slots=tuple(_slot(slot) for slot in slots or ()),
     )
-
-
-def _object(item: dict, key: str) -> dict:
-    value = item.get(key) or {}
-    if not isinstance(value, dict):
-        raise RecordError(f"{key} must be an object")
-    return value
-
-
-def _list(item: dict, key: str) -> list:
-    value = item.get(key) or []
-    if not isinstance(value, list):
-        raise RecordError(f"{key} must be a list")
-    return value
 
 
 def _required(item: dict, key: str) -> str:
     value = item.get(key)
+    if isinstance(value, int) and not isinstance(value, bool) and key == "id":
+        value = str(value)
     if not isinstance(value, str) or not value.strip():
         raise RecordError(f"{key} is missing")
     return value.strip()
 
 
-def _texts(value: Any, name: str) -> dict[str, str]:
+def _code(value: Any, known_codes: set[str] | frozenset[str]) -> str:
+    try:
+        code = normalise.municipality_code(value)
+    except RecordError:
+        code = None
+    if code is None or code not in known_codes:
+        raise RecordError(f"unknown municipality_code {value!r}")
+    return code
+
+
+def _object(value: Any, name: str) -> dict:
     if value is None:
         return {}
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise RecordError(f"{name} must map language codes to texts")
-    return {lang: text.strip() for lang, text in value.items() if text.strip()}
+    if not isinstance(value, dict):
+        raise RecordError(f"{name} must be an object, got {_json_type(value)}")
+    return value
 
 
-def _text_or_none(value: Any) -> str | None:
-    return str(value).strip() or None if value is not None else None
+def _list(value: Any, name: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(entry, str) for entry in value):
+        raise RecordError(f"{name} must be a list of texts")
+    return [entry.strip() for entry in value if entry.strip()]
 
 
-def _date(value: Any, name: str) -> date | None:
+def _date(value: Any, name: str):
     if value in (None, ""):
         return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise RecordError(f"{name} is not a date (YYYY-MM-DD)") from None
+    if not isinstance(value, str):
+        raise RecordError(f"{name} is not a date (YYYY-MM-DD)")
+    return normalise.day(value, name)
 
 
 def _int(value: Any, name: str, low: int, high: int) -> int | None:
@@ -167,23 +293,46 @@ def _int(value: Any, name: str, low: int, high: int) -> int | None:
 def _location(value: Any) -> tuple[float | None, float | None]:
     if not value:
         return None, None
-    try:
-        lat, lon = float(value["lat"]), float(value["lon"])
-    except (KeyError, TypeError, ValueError):
-        raise RecordError("location needs numeric lat and lon") from None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise RecordError("location is out of range")
+    if not isinstance(value, dict) or "lat" not in value or "lon" not in value:
+        raise RecordError("location needs numeric lat and lon")
+    lat, lon = normalise.lat_lon(value["lat"], value["lon"])
+    if lat is None:
+        raise RecordError("location needs numeric lat and lon")
     return lat, lon
 
 
 def _slot(value: Any) -> SlotRecord:
+    if not isinstance(value, dict):
+        raise RecordError("an intake slot needs starts_at (ISO 8601) and capacity")
     try:
-        starts_at = datetime.fromisoformat(value["starts_at"])
-        capacity = int(value.get("capacity", 1))
-    except (KeyError, TypeError, ValueError):
+        starts_at = normalise.moment(value.get("starts_at"), "starts_at")
+    except RecordError as exc:
+        if "offset" in str(exc):
+            raise RecordError("an intake slot's starts_at needs a UTC offset") from None
         raise RecordError("an intake slot needs starts_at (ISO 8601) and capacity") from None
-    if starts_at.tzinfo is None:
-        raise RecordError("an intake slot's starts_at needs a UTC offset")
+    if starts_at is None:
+        raise RecordError("an intake slot needs starts_at (ISO 8601) and capacity")
+    capacity = value.get("capacity")
+    if capacity is None:
+        capacity = 1
+    if isinstance(capacity, bool) or not isinstance(capacity, int | float) or capacity != int(capacity):
+        raise RecordError("an intake slot needs starts_at (ISO 8601) and capacity")
     if capacity < 1:
         raise RecordError("an intake slot's capacity must be at least 1")
-    return SlotRecord(starts_at, capacity)
+    return SlotRecord(starts_at, int(capacity))
+
+
+class OpenJsonAdapter(Adapter):
+    """A `vagvisare-feed/1` JSON file at a URL or path; always a full feed."""
+
+    name = "open-json"
+
+    async def fetch(self) -> None:
+        response = await self.context.get(self.feed.url, conditional=True, to_file=True)
+        if response.not_modified:
+            self.not_modified()
+        self.spool.add_response("feed", response)
+
+    def items(self) -> Iterator[Item]:
+        for path, _ in self.spool.documents("feed"):
+            yield from iter_file(path, self.context.known_codes, allowed=self.feed.municipalities)

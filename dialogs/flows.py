@@ -8,7 +8,6 @@ from dialogs.languages import find_language, pick_text, picker_order
 from dialogs.model import Choice, Expect
 from dialogs.ports import OfferingSummary, Reason
 from dialogs.script import script_of
-from dialogs.script import script_of
 from dialogs.text import fold, has_words, is_number
 
 PAGE = 3

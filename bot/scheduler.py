@@ -1,0 +1,103 @@
+"""Timed jobs (APScheduler 3.11, AsyncIOScheduler, Europe/Stockholm by default).
+
+`create_scheduler()` makes the scheduler; each kind of job has its own `add_…` function that puts its
+jobs on it, so that more can be added beside the nightly sync (reminder sweeps, scheduled broadcasts, the
+retention purge) without touching this one:
+
+    scheduler = create_scheduler(settings.timezone)
+    add_catalogue_sync(scheduler, factory)
+    add_reminder_sweep(scheduler, factory)      # another module's job
+    scheduler.start()                            # inside a running event loop
+
+Jobs live in memory and only trigger work; what must survive a restart lives in the database as rows the
+application claims (DESIGN.md: one job store must never be shared by two schedulers). Every job coalesces
+missed runs into one, never overlaps itself, and still runs if the process was busy for up to an hour.
+
+Nothing is scheduled between 02:00 and 03:00 local time: that hour is skipped or doubled when daylight
+saving time starts or ends. `vagvisare sync schedule` runs this scheduler in the foreground; `vagvisare
+run` does not start it (run one scheduler process per database)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from apscheduler.job import Job
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from catalog_sync.feeds import load_feeds, sync_settings
+from catalog_sync.sync import SyncResult, run_feeds
+
+log = logging.getLogger(__name__)
+
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
+NIGHTLY_SYNC_JOB = "catalogue-sync-nightly"
+
+
+def create_scheduler(timezone: str = "Europe/Stockholm") -> AsyncIOScheduler:
+    return AsyncIOScheduler(timezone=ZoneInfo(timezone), job_defaults=dict(JOB_DEFAULTS))
+
+
+def add_catalogue_sync(
+    scheduler: AsyncIOScheduler,
+    factory: async_sessionmaker[AsyncSession],
+    *,
+    at: time | None = None,
+    feeds_file: Path | None = None,
+) -> list[Job]:
+    """The nightly sync of every enabled feed scheduled "nightly" (at SYNC_TIME, default 03:15), and one
+    job per feed that has a crontab line of its own. The feed file is read again at each run, so edits to
+    feeds apply the next night; a new crontab line needs a restart."""
+    at = at or sync_settings().time
+    if at.hour == 2:
+        raise ValueError("schedule nothing between 02:00 and 03:00 (a daylight-saving hour)")
+    zone = scheduler.timezone
+    jobs = [
+        scheduler.add_job(
+            nightly_sync,
+            CronTrigger(hour=at.hour, minute=at.minute, timezone=zone),
+            id=NIGHTLY_SYNC_JOB,
+            name=f"catalogue sync, nightly at {at:%H:%M}",
+            kwargs={"factory": factory, "feeds_file": feeds_file},
+            replace_existing=True,
+        )
+    ]
+    for feed in load_feeds(feeds_file).feeds:
+        if feed.enabled and feed.schedule not in ("nightly", "manual"):
+            jobs.append(
+                scheduler.add_job(
+                    sync_named,
+                    CronTrigger.from_crontab(feed.schedule, timezone=zone),
+                    id=f"catalogue-sync:{feed.name}",
+                    name=f"catalogue sync of {feed.name} ({feed.schedule})",
+                    kwargs={"factory": factory, "name": feed.name, "feeds_file": feeds_file},
+                    replace_existing=True,
+                )
+            )
+    return jobs
+
+
+async def nightly_sync(
+    factory: async_sessionmaker[AsyncSession], feeds_file: Path | None = None
+) -> SyncResult:
+    result = await run_feeds(factory, load_feeds(feeds_file), scheduled_only=True)
+    _log(result)
+    return result
+
+
+async def sync_named(
+    factory: async_sessionmaker[AsyncSession], name: str, feeds_file: Path | None = None
+) -> SyncResult:
+    result = await run_feeds(factory, load_feeds(feeds_file), names=[name])
+    _log(result)
+    return result
+
+
+def _log(result: SyncResult) -> None:
+    for report in result.reports:
+        level = logging.WARNING if report.held else logging.INFO
+        log.log(level, "sync %s: %s %s", report.feed, report.status, report.message or "")
