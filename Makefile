@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRACT_KEYWORDS := -k _ -k N_ -k n_:1,2 -k K_:1c,2
 
-.PHONY: run test install compile-translations extract-translations update-translations db sample lint bench clean
+.PHONY: run test install compile-translations extract-translations update-translations db sample lint bench clean \
+	translation-coverage new-catalog
 
 run: install compile-translations db sample
 	$(BIN)/vagvisare run
@@ -30,6 +31,16 @@ extract-translations: install
 
 update-translations: extract-translations
 	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --ignore-obsolete
+	$(BIN)/python scripts/translation_coverage.py --write
+
+# The coverage table of docs/translators.md, made from the catalogs.
+translation-coverage: install
+	$(BIN)/python scripts/translation_coverage.py --write
+
+# A new language's catalog with its Babel locale and plural rules: make new-catalog CODE=ar
+new-catalog: install
+	@test -n "$(CODE)" || { echo "usage: make new-catalog CODE=<code from dialogs/languages.py>"; exit 2; }
+	$(BIN)/python scripts/new_catalog.py $(CODE)
 
 db: install
 	$(BIN)/vagvisare db upgrade
