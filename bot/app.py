@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import logs
+from bot import logs, retention, scheduler
 from bot.config import Settings
 from bot.db import make_engine, session_factory
 from bot.municipalities import MunicipalityDirectory
@@ -44,3 +47,20 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
 
 def configure_logging(level: str) -> None:
     logs.configure(level)
+
+
+def start_jobs(application: App) -> AsyncIOScheduler:
+    """The timed jobs every instance runs: the reminder sweep and the retention job (both claim rows, so
+    several instances never do the same work twice). Call inside the running event loop."""
+    settings = application.settings
+    jobs = scheduler.create_scheduler(settings.timezone)
+    instance = f"{socket.gethostname()}:{os.getpid()}"
+    scheduler.add_reminder_sweep(
+        jobs, application.factory, localedir=application.runner.localedir, instance=instance
+    )
+    policy = retention.Policy.of(
+        settings.retention_months, settings.retention_warning_days, settings.message_history_days
+    )
+    scheduler.add_retention(jobs, application.factory, policy, localedir=application.runner.localedir)
+    jobs.start()
+    return jobs

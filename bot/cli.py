@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot import privacy, reference, server
-from bot.app import configure_logging, open_app
+from bot.app import configure_logging, open_app, start_jobs
 from bot.channels import terminal
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import make_engine, session_factory, transaction, upgrade
@@ -182,17 +182,22 @@ def run() -> None:
 
 async def _run(config: Settings) -> None:
     async with open_app(config) as application:
-        channels = server.configured_channels(application)
-        if channels:
+        jobs = start_jobs(application)
+        try:
+            channels = server.configured_channels(application)
+            if channels:
+                names = ", ".join(c.name for c in channels)
+                console.print(f"Serving {names} on {config.http_host}:{config.http_port}.")
+                await server.serve(application, channels)
+                return
             console.print(
-                f"Serving {', '.join(c.name for c in channels)} on {config.http_host}:{config.http_port}."
+                "No Telegram or SMS channel is configured: opening the terminal chat.", style="bold"
             )
-            await server.serve(application, channels)
-            return
-        console.print("No Telegram or SMS channel is configured: opening the terminal chat.", style="bold")
-        if not sys.stdin.isatty():
-            console.print("(standard input is not a terminal: reading lines from it)", style="dim")
-        await terminal.chat(application.runner, sms_budget=config.sms_segment_budget)
+            if not sys.stdin.isatty():
+                console.print("(standard input is not a terminal: reading lines from it)", style="dim")
+            await terminal.chat(application.runner, sms_budget=config.sms_segment_budget)
+        finally:
+            jobs.shutdown(wait=False)
 
 
 if __name__ == "__main__":

@@ -115,4 +115,6 @@ async def _inactive(session: AsyncSession, before: datetime, *conditions) -> lis
         .options(selectinload(Person.identities))
         .limit(BATCH)
     )
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(of=Person, skip_locked=True)
     return list((await session.scalars(query)).all())

@@ -14,21 +14,25 @@ application claims (DESIGN.md: one job store must never be shared by two schedul
 missed runs into one, never overlaps itself, and still runs if the process was busy for up to an hour.
 
 Nothing is scheduled between 02:00 and 03:00 local time: that hour is skipped or doubled when daylight
-saving time starts or ends. `vagvisare sync schedule` runs this scheduler in the foreground; `vagvisare
-run` does not start it (run one scheduler process per database)."""
+saving time starts or ends. `vagvisare sync schedule` runs the catalogue sync in the foreground (run one
+such process per database); `vagvisare run` starts the reminder sweep and the retention job, which are safe
+to run in every instance (their rows are claimed)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import time
+from collections.abc import Callable
+from datetime import UTC, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import reminders, retention
 from catalog_sync.feeds import load_feeds, sync_settings
 from catalog_sync.sync import SyncResult, run_feeds
 
@@ -101,3 +105,74 @@ def _log(result: SyncResult) -> None:
     for report in result.reports:
         level = logging.WARNING if report.held else logging.INFO
         log.log(level, "sync %s: %s %s", report.feed, report.status, report.message or "")
+
+
+REMINDER_SWEEP_JOB = "reminder-sweep"
+RETENTION_JOB = "retention-nightly"
+RETENTION_AT = time(4, 30)
+
+
+def add_reminder_sweep(
+    scheduler: AsyncIOScheduler,
+    factory: async_sessionmaker[AsyncSession],
+    *,
+    localedir: Path,
+    instance: str,
+    every_seconds: int = 60,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Job:
+    """Sends the reminders that are due. Safe with several instances: each reminder row is claimed once."""
+    return scheduler.add_job(
+        reminder_sweep,
+        IntervalTrigger(seconds=every_seconds, timezone=scheduler.timezone),
+        id=REMINDER_SWEEP_JOB,
+        name=f"reminder sweep, every {every_seconds} s",
+        kwargs={
+            "factory": factory,
+            "tz": scheduler.timezone,
+            "localedir": localedir,
+            "instance": instance,
+            "clock": clock,
+        },
+        replace_existing=True,
+        next_run_time=datetime.now(UTC),
+    )
+
+
+async def reminder_sweep(
+    factory: async_sessionmaker[AsyncSession],
+    tz: ZoneInfo,
+    localedir: Path,
+    instance: str,
+    clock: Callable[[], datetime],
+) -> dict[str, int]:
+    outcome = await reminders.sweep(factory, now=clock(), tz=tz, localedir=localedir, instance=instance)
+    if any(outcome.values()):
+        log.info("reminders", extra=outcome)
+    return outcome
+
+
+def add_retention(
+    scheduler: AsyncIOScheduler,
+    factory: async_sessionmaker[AsyncSession],
+    policy: retention.Policy,
+    *,
+    localedir: Path,
+) -> Job:
+    """Warns and erases inactive people and prunes old message history, every night at 04:30."""
+    return scheduler.add_job(
+        retention_run,
+        CronTrigger(hour=RETENTION_AT.hour, minute=RETENTION_AT.minute, timezone=scheduler.timezone),
+        id=RETENTION_JOB,
+        name="retention: warn, erase, prune",
+        kwargs={"factory": factory, "policy": policy, "tz": scheduler.timezone, "localedir": localedir},
+        replace_existing=True,
+    )
+
+
+async def retention_run(
+    factory: async_sessionmaker[AsyncSession], policy: retention.Policy, tz: ZoneInfo, localedir: Path
+) -> dict[str, int]:
+    outcome = await retention.run(factory, policy, now=datetime.now(UTC), tz=tz, localedir=localedir)
+    log.info("retention", extra=outcome)
+    return outcome

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot import reminders
-from bot.models import IntakeRequest, OutboundMessage, Reminder
+from bot.models import IntakeRequest, IntakeSlot, OutboundMessage, Reminder
 from dialogs.model import Inbound
 from tests.conftest import LOCALES, STOCKHOLM
 
@@ -167,3 +167,29 @@ async def test_a_cancelled_request_is_not_reminded(runner, factory, clock, catal
     clock.now = request.slot.starts_at - timedelta(hours=1)
     outcome = await _sweep(runner, clock)
     assert outcome["cancelled"] + outcome["superseded"] == 2 and outcome["sent"] == 0
+
+
+async def test_the_scheduler_fires_the_sweep_that_sends_due_reminders(
+    runner, factory, clock, catalogue
+) -> None:
+    from bot import scheduler
+
+    request = await _book(runner)
+    now = clock()  # daytime: the sweep holds reminders in the quiet hours
+    async with factory() as session, session.begin():
+        slot = await session.get(IntakeSlot, request.slot_id)
+        slot.starts_at = now + timedelta(days=1)
+        session.add(Reminder(intake_request_id=request.id, due_at=now - timedelta(minutes=1)))
+    jobs = scheduler.create_scheduler("Europe/Stockholm")
+    scheduler.add_reminder_sweep(
+        jobs, factory, localedir=LOCALES, instance="t", every_seconds=3600, clock=clock
+    )
+    jobs.start()
+    try:
+        for _ in range(100):
+            if await _reminder_messages(factory):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        jobs.shutdown(wait=False)
+    assert len(await _reminder_messages(factory)) == 1
