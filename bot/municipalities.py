@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from rapidfuzz import fuzz, process
 from sqlalchemy import select
@@ -11,11 +14,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Municipality
 from dialogs.ports import MunicipalityMatch
+from dialogs.script import ARABIC, CYRILLIC, script_of, sound_skeleton, swedish_skeletons
 from dialogs.text import fold
 
 SUFFIXES = (" kommun", " stad", " municipality")
 # A town typed instead of the municipality is a good hint, but less sure than the name itself.
 SEAT_PENALTY = 3
+# Names as written in Arabic, Persian and Cyrillic letters (and English ones like "Gothenburg"): sure matches.
+EXONYMS = Path(__file__).parent / "data" / "municipality_exonyms.csv"
+# A name in Arabic or Cyrillic letters is compared by its sound skeleton (dialogs/script.py); such a match is
+# never sure, so the person is asked "Did you mean …?".
+SOUND_CEILING = 90.0
+# Words that mean "municipality" or "town" in the other scripts, left out before comparing.
+OTHER_SCRIPT_WORDS = frozenset(
+    fold(word)
+    for word in (
+        *("بلدية", "بلديه", "مدينة", "مدينه", "محافظة", "شهر", "شهرداری", "کمون", "كومون"),
+        *("коммуна", "муниципалитет", "город", "комуна", "місто"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +55,13 @@ class MunicipalityDirectory:
             self._exact[row.name.casefold()] = row.code
             if fold(row.seat) != fold(row.name):
                 self._keys.append((fold(row.seat), row.code, SEAT_PENALTY))
+        self._sounds = [
+            (swedish_skeletons(name), swedish_skeletons(name, vowels=True), row.code, penalty)
+            for row in rows
+            for name, penalty in ((row.name, 0), (row.seat, SEAT_PENALTY))
+            if penalty == 0 or fold(row.seat) != fold(row.name)
+        ]
+        self._exonyms = {key: code for key, code in read_exonyms().items() if code in self.places}
 
     @classmethod
     async def load(cls, session: AsyncSession) -> MunicipalityDirectory:
@@ -54,6 +78,12 @@ class MunicipalityDirectory:
         query = fold(typed)
         if not query:
             return []
+        words = " ".join(word for word in typed.split() if fold(word) not in OTHER_SCRIPT_WORDS)
+        if fold(words) in self._exonyms:
+            code = self._exonyms[fold(words)]
+            return [MunicipalityMatch(code, self.name(code), 100.0)]
+        if script_of(typed) in (ARABIC, CYRILLIC):
+            return self._search_sounds(words, limit)
         found = process.extract(query, [key for key, _, _ in self._keys], scorer=fuzz.ratio, limit=limit * 3)
         best: dict[str, float] = {}
         for _, score, index in found:
@@ -66,6 +96,26 @@ class MunicipalityDirectory:
                 best[code] = 99.0
         ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
         return [MunicipalityMatch(code, self.name(code), round(score, 1)) for code, score in ranked]
+
+    def _search_sounds(self, words: str, limit: int) -> list[MunicipalityMatch]:
+        """A name in Arabic or Cyrillic letters ("ستوكهولم", "Мальмё"), by its sound skeleton."""
+        consonants, vowels = sound_skeleton(words), sound_skeleton(words, vowels=True)
+        if not consonants:
+            return []
+        best: dict[str, float] = {}
+        for plain, voweled, code, penalty in self._sounds:
+            similarity = max(fuzz.ratio(consonants, key) for key in plain)
+            similarity += max(fuzz.ratio(vowels, key) for key in voweled)
+            best[code] = max(best.get(code, 0.0), SOUND_CEILING * similarity / 200 - penalty)
+        ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
+        return [MunicipalityMatch(code, self.name(code), round(score, 1)) for code, score in ranked]
+
+
+@cache
+def read_exonyms(path: Path = EXONYMS) -> dict[str, str]:
+    """Folded exonym -> SCB code."""
+    with path.open(encoding="utf-8", newline="") as source:
+        return {fold(row["name"]): row["code"] for row in csv.DictReader(source)}
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
