@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,13 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
     public_base_url: str | None = None
+    # The SMS channel (bot/channels/sms.py); it runs when the account, token and sender are all set.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = None
+    twilio_api_base: str | None = None
+    sms_per_second: float = Field(default=1.0, gt=0, le=100)
+    sms_help_contact: str | None = Field(default=None, max_length=60)
 
     @field_validator("database_url")
     @classmethod
@@ -66,6 +74,47 @@ class Settings(BaseSettings):
         if not value.startswith(("https://", "http://")):
             raise ValueError("must start with https:// (the address the providers call)")
         return value.rstrip("/")
+
+    @field_validator("twilio_account_sid")
+    @classmethod
+    def _account_sid(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"AC[0-9a-fA-F]{32}", value):
+            raise ValueError("an account SID is AC followed by 32 hexadecimal digits")
+        return value
+
+    @field_validator("twilio_from")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\+[1-9][0-9]{6,14}|MG[0-9a-fA-F]{32}", value):
+            raise ValueError("a number in E.164 form (+46...) or a Messaging Service SID (MG...)")
+        return value
+
+    @field_validator("twilio_api_base")
+    @classmethod
+    def _api_base(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// or http://")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _sms_complete(self) -> Settings:
+        needed = {
+            "TWILIO_ACCOUNT_SID": self.twilio_account_sid,
+            "TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+            "TWILIO_FROM": self.twilio_from,
+        }
+        missing = [name for name, value in needed.items() if not value]
+        if len(missing) < len(needed):
+            if not self.public_base_url:
+                missing.append("PUBLIC_BASE_URL")
+            if missing:
+                together = ", ".join([*needed, "PUBLIC_BASE_URL"])
+                raise ValueError(f"{missing[0]}: missing; the SMS channel needs all of {together}")
+        return self
+
+    @property
+    def sms_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -296,6 +296,21 @@ class ConversationState(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class LinkCode(Base):
+    """A one-time code that links two channels of a person (Telegram and SMS) into one person. Only a hash is
+    stored; a code is short-lived and used once."""
+
+    __tablename__ = "link_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    code_hash: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
 class InboundMessage(Base):
     """A delivered message, kept only to act once on a provider's redelivery. The body is never stored."""
 
@@ -419,7 +434,10 @@ class OutboundMessage(Base):
     next_attempt_at: Mapped[datetime | None]
     dedupe_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     announcement_id: Mapped[int | None] = mapped_column(ForeignKey("announcements.id", ondelete="SET NULL"))
-    provider_message_id: Mapped[str | None] = mapped_column(String(100))
+    provider_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    # What the provider reported later (an SMS status callback: sent, delivered, undelivered, failed). Kept
+    # apart from `status`, which is the outbox's own: a provider's "queued" must never queue a row again.
+    provider_status: Mapped[str | None] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]

@@ -23,6 +23,10 @@ MAX_ATTEMPTS = 6
 STALE_SENDING = timedelta(minutes=5)
 
 Send = Callable[[str, Output], Awaitable[str | None]]
+# A channel that sends one output as several provider messages (SMS within a segment budget) registers how it
+# splits one here: each part is queued as its own row, so a retry after a partial send repeats nothing.
+Splitter = Callable[[Output], list[Output]]
+SPLITTERS: dict[str, Splitter] = {}
 
 
 def queue(
@@ -36,17 +40,22 @@ def queue(
     dedupe_key: str | None = None,
     now: datetime,
 ) -> OutboundMessage:
-    row = OutboundMessage(
-        person_id=person_id,
-        channel=channel,
-        address=address,
-        payload=output.to_dict(),
-        priority=priority,
-        dedupe_key=dedupe_key,
-        created_at=now,
-    )
-    session.add(row)
-    return row
+    """Queues `output` (as one row per part on a channel with a splitter); returns the first row."""
+    parts = SPLITTERS[channel](output) if channel in SPLITTERS else [output]
+    rows = [
+        OutboundMessage(
+            person_id=person_id,
+            channel=channel,
+            address=address,
+            payload=part.to_dict(),
+            priority=priority,
+            dedupe_key=f"{dedupe_key}/{index}" if dedupe_key and index else dedupe_key,
+            created_at=now,
+        )
+        for index, part in enumerate(parts or [output])
+    ]
+    session.add_all(rows)
+    return rows[0]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -168,9 +177,14 @@ async def deliver(
     rows = await claim(factory, channel, clock(), limit)
     delivery = Delivery(claimed=len(rows))
     unreachable: set[str] = set()
+    # An address whose message failed for now: what follows for it waits too, so it arrives in order.
+    held: dict[str, datetime] = {}
     for index, row in enumerate(rows):
         if row.address in unreachable:
             await finish(factory, row.id, error="unreachable", now=clock(), final=True)
+            continue
+        if row.address in held:
+            await release(factory, [row.id], held[row.address])
             continue
         if pacer:
             await pacer.wait(row.address, bulk=row.priority > PRIORITY_REPLY)
@@ -191,6 +205,7 @@ async def deliver(
         except Exception as exc:  # noqa: BLE001 - network errors and 5xx: retried with backoff
             log.warning("send failed, will retry", extra={"channel": channel, "error": type(exc).__name__})
             await finish(factory, row.id, error=f"{type(exc).__name__}: {exc}", now=clock())
+            held[row.address] = clock() + backoff(row.attempts)
             continue
         await finish(factory, row.id, provider_id=provider_id, now=clock())
         delivery.sent += 1

@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 def configured_channels(application: App) -> list[Channel]:
     """The channels whose credentials are set. Each channel module adds itself here."""
     channels: list[Channel] = []
+    if application.settings.sms_configured:
+        from bot.channels.sms import SmsChannel
+
+        channels.append(SmsChannel(application.settings, application.runner))
     return channels
 
 

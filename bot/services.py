@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import booking, reminders
+from bot import booking, linking, reminders
 from bot.eligibility import Attendee
 from bot.matching import Match, Matcher, agreement_access
 from bot.models import Offering, Person, Profile
@@ -69,6 +69,13 @@ class TurnServices:
 
     async def erase_person(self) -> None:
         self.erase_requested = True
+
+    async def create_link_code(self) -> ports.LinkCode:
+        code = await linking.create_code(self.session, self.person_row, self.channel, self.now, self.rng)
+        return ports.LinkCode(code, int(linking.CODE_LIFETIME.total_seconds() // 60))
+
+    async def redeem_link_code(self, code: str) -> str:
+        return await linking.redeem(self.session, self.person_row, code, self.now)
 
     async def set_municipality(self, code: str) -> None:
         self._self_profile(create=True).municipality_code = code

@@ -64,6 +64,8 @@ class TurnRunner:
         self.rate_limit = rate_limit
         # Set by a channel's sender: woken when a turn has queued replies, so they go out at once.
         self.wake: dict[str, asyncio.Event] = {}
+        # Set by a channel: the staff contact its help text gives (SMS_HELP_CONTACT).
+        self.help_contacts: dict[str, str] = {}
 
     async def handle(
         self, channel: str, address: str, inbound: Inbound, *, external_id: str | None = None
@@ -88,7 +90,8 @@ class TurnRunner:
                 return self._slow_down(session, identity, pace, now)
             state = await _state(session, person.id)
             services = TurnServices(session, person, self.directory, now, self.rng, channel, self.tz)
-            ctx = Context(services, Translator(self.localedir, person.language, self.tz), now, self.max_chars)
+            t = Translator(self.localedir, person.language, self.tz)
+            ctx = Context(services, t, now, self.max_chars, help_contact=self.help_contacts.get(channel))
             outputs, new_state = await run_step(state.data, inbound, ctx)
             person_id: int | None = person.id
             if services.erase_requested:

@@ -7,12 +7,14 @@ output, which keeps SMS replies to as few messages as possible.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from rapidfuzz import fuzz
 
+from dialogs import keywords
 from dialogs.i18n import K_, Translator
 from dialogs.model import Choice, Expect, Inbound, Output
 from dialogs.ports import Services
@@ -41,6 +43,8 @@ class Context:
     t: Translator
     now: datetime
     max_chars: int = 1000
+    # Who a person can ask for help (the channel's staff contact), told with the help text.
+    help_contact: str | None = None
 
     def use_language(self, code: str) -> None:
         self.t = self.t.for_language(code)
@@ -56,6 +60,8 @@ class Turn:
     menu: dict
     notes: list[str] = field(default_factory=list)
     erased: bool = False
+    # The number written after a global word that takes one ("LINK 123456").
+    argument: str = ""
 
     def say(self, text: str) -> None:
         self.notes.append(text)
@@ -106,7 +112,13 @@ GLOBAL_WORDS = {
     "stop": K_("keywords", "stop"),
     "start": K_("keywords", "start"),
     "delete": K_("keywords", "delete|delete my data"),
+    "link": K_("keywords", "link"),
 }
+# Global words that may be followed by a number ("LINK 123456"); the number becomes `Turn.argument`.
+WITH_NUMBER = frozenset({"link"})
+_WORD_AND_NUMBER = re.compile(r"(?P<word>\D*?)\s*(?P<number>\d{4,8})")
+# Words a provider recognised itself (an SMS gateway's STOP list) and passes on in `Inbound.payload`.
+PROVIDER_WORDS = frozenset({"stop", "help"})
 YES_NO_WORDS = {"yes": K_("keywords", "yes|y|ok"), "no": K_("keywords", "no|n")}
 GlobalHandler = Callable[[Context, Turn], Awaitable[str | None]]
 GLOBALS: dict[str, GlobalHandler] = {}
@@ -128,7 +140,28 @@ def global_word(ctx: Context, text: str) -> str | None:
     for word, message in GLOBAL_WORDS.items():
         if any(key in {fold(w) for w in t.keywords(message)} for t in translators):
             return word
-    return None
+    return keywords.action(text)
+
+
+def global_command(ctx: Context, text: str) -> tuple[str | None, str]:
+    """A global word alone ("stop" -> ("stop", "")), or one that takes a number with it ("link 123456")."""
+    word = global_word(ctx, text)
+    if word:
+        return word, ""
+    match = _WORD_AND_NUMBER.fullmatch(text)
+    if match and match["word"].strip():
+        word = global_word(ctx, match["word"])
+        if word in WITH_NUMBER:
+            return word, match["number"]
+    return None, ""
+
+
+def stopped_state(state: dict) -> dict:
+    """The state of a person who opted out outside the conversation (on the provider's STOP list), as if
+    they had written STOP: silent until START, then back where they were."""
+    if state.get("step") == "stopped":
+        return state
+    return {**state, "step": "stopped", "vars": {**state.get("vars", {}), "resume": state.get("step", "new")}}
 
 
 def resolve_choice(ctx: Context, text: str, choices: list[list[str]]) -> tuple[str | None, str | None]:
@@ -218,13 +251,21 @@ async def _dispatch(ctx: Context, turn: Turn, inbound: Inbound) -> None:
     if inbound.choice_id is None and not text:
         turn.say(ctx.t._("Your message was empty."))
         return
-    word = global_word(ctx, text) if inbound.choice_id is None else None
+    word, turn.argument = _global(ctx, inbound, text)
     if word:
         _go(turn, await GLOBALS[word](ctx, turn))
         return
     answer = _answer(ctx, turn, inbound, text)
     if answer is not None:
         _go(turn, await STEPS[turn.step].handle(ctx, turn, answer))
+
+
+def _global(ctx: Context, inbound: Inbound, text: str) -> tuple[str | None, str]:
+    if inbound.choice_id is not None:
+        return None, ""
+    if inbound.payload.get("keyword") in PROVIDER_WORDS:
+        return inbound.payload["keyword"], ""
+    return global_command(ctx, text)
 
 
 def _answer(ctx: Context, turn: Turn, inbound: Inbound, text: str) -> Answer | None:
@@ -269,7 +310,8 @@ async def _prompt(ctx: Context, turn: Turn) -> Prompt:
 
 async def _resume_if_start(ctx: Context, turn: Turn, inbound: Inbound) -> None:
     """While opted out, only START is heard; everything else gets no answer at all."""
-    if global_word(ctx, clean(inbound.text[: ctx.max_chars])) == "start":
+    said_start = global_word(ctx, clean(inbound.text[: ctx.max_chars])) == "start"
+    if said_start or inbound.payload.get("keyword") == "start":
         await ctx.services.opt_in()
         turn.step = turn.vars.pop("resume", "main_menu")
         turn.say(ctx.t._("Welcome back."))

@@ -11,6 +11,9 @@ from dialogs.script import script_of
 from dialogs.text import fold, has_words, is_number
 
 PAGE = 3
+CODE_DIGITS = 6
+# A person who wrote this many wrong link codes waits this long before trying again.
+MAX_LINK_FAILURES, LINK_LOCK_SECONDS = 5, 15 * 60
 GOALS = ("sfi", "study", "work", "school")
 SCHEDULE_WORDS = {
     "day": N_("days"),
@@ -400,6 +403,7 @@ async def prompt_main_menu(ctx: Context, turn: Turn) -> Prompt:
         Choice("find", _("Find courses, work or school")),
         Choice("municipality", _("Change municipality")),
         Choice("language", _("Change language")),
+        Choice("link", _("Link SMS and Telegram")),
         Choice("delete", _("Delete my data")),
     )
     return Prompt(_("What do you want to do now?"), choices)
@@ -411,6 +415,7 @@ async def handle_main_menu(ctx: Context, turn: Turn, answer: Answer) -> str | No
         "find": "ask_goal",
         "municipality": "ask_municipality",
         "language": "choose_language",
+        "link": "link_menu",
         "delete": "confirm_delete",
     }
     if answer.choice in targets:
@@ -444,12 +449,13 @@ def _yes_no(ctx: Context) -> tuple[Choice, ...]:
 
 @on_word("help")
 async def word_help(ctx: Context, turn: Turn) -> str | None:
-    turn.say(
-        ctx.t._(
-            "Answer with the number of your choice. You can write these words at any time: "
-            "MENU, BACK, LANGUAGE, DELETE, STOP."
-        )
+    text = ctx.t._(
+        "Answer with the number of your choice. You can write these words at any time: "
+        "MENU, BACK, LANGUAGE, DELETE, STOP."
     )
+    if ctx.help_contact:
+        text += " " + ctx.t._("Questions? Contact our staff: {contact}", contact=ctx.help_contact)
+    turn.say(text)
     return None
 
 
@@ -484,4 +490,92 @@ async def word_stop(ctx: Context, turn: Turn) -> str | None:
 
 @on_word("start")
 async def word_start(ctx: Context, turn: Turn) -> str | None:
+    return None
+
+
+# --- one person on SMS and Telegram -------------------------------------------------------------------
+
+
+@on_word("link")
+async def word_link(ctx: Context, turn: Turn) -> str | None:
+    """LINK alone gives a code; LINK and a code (written on the other channel) links the two."""
+    if turn.argument:
+        return await _redeem_link_code(ctx, turn, turn.argument)
+    await _give_link_code(ctx, turn)
+    return None
+
+
+async def prompt_link_menu(ctx: Context, turn: Turn) -> Prompt:
+    _ = ctx.t._
+    choices = (Choice("get", _("Get a code")), Choice("have", _("I have a code")), Choice("back", _("Back")))
+    return Prompt(_("Link SMS and Telegram, so that your answers and bookings follow you."), choices)
+
+
+@step("link_menu", prompt_link_menu)
+async def handle_link_menu(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    if answer.choice == "get":
+        await _give_link_code(ctx, turn)
+        return "pop"
+    if answer.choice == "have":
+        return "ask_link_code"
+    if answer.choice == "back":
+        return "pop"
+    turn.say(ctx.t._("Please answer with a number."))
+    return None
+
+
+async def prompt_link_code(ctx: Context, turn: Turn) -> Prompt:
+    return Prompt(ctx.t._("Write the 6-digit code."), expect=Expect.NUMBER)
+
+
+@step("ask_link_code", prompt_link_code)
+async def handle_link_code(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    code = answer.text.replace(" ", "")
+    if len(code) != CODE_DIGITS or not code.isdigit():
+        turn.say(ctx.t._("Please write the 6 digits of the code."))
+        return None
+    return await _redeem_link_code(ctx, turn, code)
+
+
+async def _give_link_code(ctx: Context, turn: Turn) -> None:
+    link = await ctx.services.create_link_code()
+    turn.say(
+        ctx.t._(
+            "Your code is {code}. Within {minutes} minutes, write LINK {code} to us from your other "
+            "phone or app (SMS or Telegram).",
+            code=link.code,
+            minutes=link.valid_minutes,
+        )
+    )
+
+
+async def _redeem_link_code(ctx: Context, turn: Turn, code: str) -> str | None:
+    _ = ctx.t._
+    now = int(ctx.now.timestamp())
+    failures = [at for at in turn.vars.get("link_failures", []) if now - at < LINK_LOCK_SECONDS]
+    turn.vars["link_failures"] = failures
+    if len(failures) >= MAX_LINK_FAILURES:
+        turn.say(_("Too many wrong codes. Please wait 15 minutes, then try again."))
+        return None
+    status = await ctx.services.redeem_link_code(code)
+    if status == "linked":
+        turn.vars.pop("link_failures", None)
+        person = await ctx.services.person()
+        if person.language:
+            ctx.use_language(person.language)
+        turn.say(
+            ctx.t._("Done: SMS and Telegram are linked. Your answers and bookings are the same on both.")
+        )
+        turn.stack = []
+        return "main_menu"
+    if status == "own":
+        turn.say(_("This is your own code. Write it on your other phone or app."))
+        return None
+    turn.vars["link_failures"] = [*failures, now]
+    if status == "expired":
+        turn.say(_("This code is too old. Write LINK on your other phone or app to get a new one."))
+    else:
+        turn.say(
+            _("That code is not right. Check it, or write LINK on your other phone or app for a new one.")
+        )
     return None

@@ -68,6 +68,14 @@ class Booking:
 
 
 @dataclass(frozen=True)
+class LinkCode:
+    """A one-time code that links this person's channel with another (Telegram and SMS)."""
+
+    code: str
+    valid_minutes: int
+
+
+@dataclass(frozen=True)
 class Person:
     language: str | None
     consented: bool
@@ -93,3 +101,7 @@ class Services(Protocol):
     async def request_intake(
         self, offering_id: int, slot_id: int | None, child_id: int | None
     ) -> Booking: ...
+    async def create_link_code(self) -> LinkCode: ...
+    async def redeem_link_code(self, code: str) -> str:
+        """Links the person who made `code` with this one: "linked", "invalid", "expired" or "own"."""
+        ...

@@ -99,3 +99,9 @@ class FakeServices:
     ) -> ports.Booking:
         self.bookings.append((offering_id, slot_id))
         return ports.Booking("booked", "ACD-EFH", datetime(2026, 12, 1, 9, tzinfo=UTC), "Storgatan 1, Tumba")
+
+    async def create_link_code(self) -> ports.LinkCode:
+        return ports.LinkCode("123456", 15)
+
+    async def redeem_link_code(self, code: str) -> str:
+        return "linked" if code == "654321" else "invalid"
