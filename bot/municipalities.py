@@ -78,6 +78,9 @@ class MunicipalityDirectory:
         query = fold(typed)
         if not query:
             return []
+        # An SCB code ("0127"), as staff and links write it: the same in every script.
+        if query in self.places:
+            return [MunicipalityMatch(query, self.name(query), 100.0)]
         words = " ".join(word for word in typed.split() if fold(word) not in OTHER_SCRIPT_WORDS)
         if fold(words) in self._exonyms:
             code = self._exonyms[fold(words)]
