@@ -211,3 +211,9 @@ async def test_a_whole_turn_with_a_name_in_arabic_and_in_cyrillic_letters(runner
         for text in ("Hi", "2", "1"):
             await say(address, text)
         assert answer in await say(address, typed)
+
+
+def test_an_scb_code_is_a_municipality_in_every_script(municipalities) -> None:
+    found = municipalities.search("0127")[0]
+    assert (found.code, found.name, found.score) == ("0127", "Botkyrka", 100.0)
+    assert not municipalities.search("9999") or municipalities.search("9999")[0].score < PLAUSIBLE
