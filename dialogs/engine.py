@@ -180,6 +180,8 @@ def resolve_choice(ctx: Context, text: str, choices: list[list[str]]) -> tuple[s
     for choice_id, words in YES_NO_WORDS.items():
         if choice_id in ids and any(key in {fold(w) for w in t.keywords(words)} for t in _translators(ctx)):
             return choice_id, None
+    if keywords.answer(text) in ids:  # "نعم", "так", "haa" … whatever language was chosen
+        return keywords.answer(text), None
     labels = {choice_id: fold(label) for choice_id, label in choices}
     exact = [choice_id for choice_id, label in labels.items() if key == label or label.startswith(key + " ")]
     if len(exact) == 1:

@@ -16,7 +16,8 @@ import re
 
 from dialogs.text import fold
 
-# language code -> action -> words. Actions are the engine's global words: stop, start, help, menu, language.
+# language code -> action -> words. Actions are the engine's global words: stop, start, help, menu, language,
+# back and delete (deleting is always confirmed, so a word taken for it by mistake costs one "No").
 WORDS: dict[str, dict[str, tuple[str, ...]]] = {
     # English words SMS providers treat as opt-out, opt-in and help words (the catalog has the plain ones).
     "en": {
@@ -34,6 +35,8 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "help": ("مساعدة", "ساعدني"),
         "menu": ("قائمة", "القائمة"),
         "language": ("لغة", "اللغة"),
+        "back": ("رجوع", "ارجع", "عودة", "الرجوع"),
+        "delete": ("حذف", "احذف", "امسح", "احذف بياناتي"),
     },
     "fa": {
         "stop": ("توقف", "لغو", "لغو عضویت", "ایست"),
@@ -41,6 +44,8 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "help": ("کمک", "راهنما", "راهنمایی"),
         "menu": ("منو", "فهرست"),
         "language": ("زبان",),
+        "back": ("برگشت", "بازگشت", "عقب"),
+        "delete": ("حذف", "پاک کن", "پاک کردن", "حذف اطلاعات"),
     },
     "prs": {
         "stop": ("توقف", "لغو", "ایست"),
@@ -48,6 +53,8 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "help": ("کمک", "راهنمایی"),
         "menu": ("مینو", "منو"),
         "language": ("زبان",),
+        "back": ("برگشت", "عقب", "پس"),
+        "delete": ("حذف", "پاک کن", "پاک کردن"),
     },
     "ps": {
         "stop": ("ودروه", "ودرول", "بند", "توقف"),
@@ -55,6 +62,8 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "help": ("مرسته",),
         "menu": ("مینو",),
         "language": ("ژبه",),
+        "back": ("شاته", "بېرته"),
+        "delete": ("ړنګول", "پاکول", "ړنګ یې کړه"),
     },
     "so": {
         "stop": ("jooji", "joogso"),
@@ -62,6 +71,8 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "help": ("caawi", "caawin", "caawimaad", "gargaar"),
         "menu": ("liiska",),
         "language": ("luqad", "luuqad", "luqadda", "luuqadda"),
+        "back": ("dib", "dib u noqo", "gadaal"),
+        "delete": ("tirtir", "masax", "tirtir xogtayda"),
     },
     "ti": {
         "stop": ("ኣቋርጽ", "ደው በል"),
@@ -69,6 +80,8 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "help": ("ሓገዝ",),
         "menu": ("ዝርዝር",),
         "language": ("ቋንቋ",),
+        "back": ("ንድሕሪት", "ተመለስ"),
+        "delete": ("ደምስስ", "ሰርዝ"),
     },
     "uk": {
         "stop": ("стоп", "зупинити", "зупини", "відписатися"),
@@ -76,6 +89,8 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "help": ("допомога",),
         "menu": ("меню",),
         "language": ("мова",),
+        "back": ("назад", "повернутися"),
+        "delete": ("видалити", "видали", "видалити мої дані"),
     },
     "ru": {
         "stop": ("стоп", "остановить", "отписаться"),
@@ -83,6 +98,8 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "help": ("помощь",),
         "menu": ("меню",),
         "language": ("язык",),
+        "back": ("назад", "вернуться"),
+        "delete": ("удалить", "удали", "удалить мои данные"),
     },
     "ckb": {
         "stop": ("وەستان", "بوەستە", "ڕاگرتن"),
@@ -90,6 +107,8 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "help": ("یارمەتی",),
         "menu": ("لیست", "مینیو"),
         "language": ("زمان",),
+        "back": ("گەڕانەوە", "دواوە", "بگەڕێوە"),
+        "delete": ("سڕینەوە", "بیسڕەوە"),
     },
     "kmr": {
         "stop": ("raweste", "rawestîne"),
@@ -97,7 +116,26 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "help": ("alîkarî",),
         "menu": ("menû", "lîste"),
         "language": ("ziman",),
+        "back": ("paş", "vegere", "vegerîn"),
+        "delete": ("jê bibe", "jêbirin", "paqij bike"),
     },
+}
+
+# language code -> yes/no -> words: answers to a yes-or-no question (not global words), in every language
+# whatever language the person chose. The catalogs' "yes|y|ok" and "no|n" entries hold more.
+ANSWERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "sv": {"yes": ("ja", "japp", "jajamen", "jo", "okej", "visst"), "no": ("nej", "nä", "nix")},
+    "en": {"yes": ("yes", "yeah", "yep", "ok", "okay", "sure"), "no": ("no", "nope")},
+    "ar": {"yes": ("نعم", "ايوه", "أيوه", "ايوا", "أجل", "اكيد", "موافق"), "no": ("لا", "كلا")},
+    "fa": {"yes": ("بله", "آره", "باشه", "بلی"), "no": ("نه", "خیر", "نخیر")},
+    "prs": {"yes": ("بلی", "بله", "ها", "درسته"), "no": ("نه", "نخیر")},
+    "ps": {"yes": ("هو", "هوکې", "بلې"), "no": ("نه", "نه نه")},
+    "so": {"yes": ("haa", "haye", "waa hagaag"), "no": ("maya", "mayo")},
+    "ti": {"yes": ("እወ", "እወ።"), "no": ("ኣይፋል", "ኣይፋልን")},
+    "uk": {"yes": ("так", "добре", "звісно"), "no": ("ні",)},
+    "ru": {"yes": ("да", "ага", "хорошо", "конечно"), "no": ("нет",)},
+    "ckb": {"yes": ("بەڵێ", "بەلێ", "ئا", "ئەرێ"), "no": ("نەخێر", "نا", "نە")},
+    "kmr": {"yes": ("erê", "belê"), "no": ("na", "nexêr", "ne")},
 }
 
 # Letters that look alike and are typed interchangeably on Arabic, Persian and Kurdish keyboards.
@@ -127,6 +165,15 @@ def action(text: str) -> str | None:
     """The global word a message means in any language of the table ("jooji" -> "stop"), or None."""
     folded = key(text)
     return _INDEX.get(folded) if folded else None
+
+
+_ANSWERS = {key(word): said for table in ANSWERS.values() for said, words in table.items() for word in words}
+
+
+def answer(text: str) -> str | None:
+    """The answer "yes" or "no" in any language of the table ("نعم", "так", "haa"), or None."""
+    folded = key(text)
+    return _ANSWERS.get(folded) if folded else None
 
 
 def conflicts() -> list[tuple[str, str, str]]:
