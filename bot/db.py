@@ -36,7 +36,10 @@ def make_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # One connection: SQLite has one writer at a time, and every transaction here begins IMMEDIATE, so the
+        # turns of one process queue for the connection (first come, first served) instead of polling the
+        # file lock, which under load fails with "database is locked" after the busy timeout.
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine

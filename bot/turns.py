@@ -16,9 +16,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 import dialogs.flows  # noqa: F401 - registers the steps
 from bot import outbox, privacy
@@ -157,20 +158,21 @@ def _count_message(identity: ChannelIdentity, now: datetime, limit: int) -> str:
 
 
 async def _first_delivery(session: AsyncSession, channel: str, external_id: str, now: datetime) -> bool:
-    try:
-        async with session.begin_nested():
-            session.add(InboundMessage(channel=channel, external_id=external_id, received_at=now))
-            await session.flush()
-    except IntegrityError:
-        return False
-    return True
+    """Records a delivery; False when it was recorded before (one statement: this is every turn's path)."""
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    result = await session.execute(
+        insert(InboundMessage)
+        .values(channel=channel, external_id=external_id, received_at=now)
+        .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+    )
+    return result.rowcount == 1
 
 
 async def _identity(session: AsyncSession, channel: str, address: str, now: datetime) -> ChannelIdentity:
     query = (
         select(ChannelIdentity)
         .where(ChannelIdentity.channel == channel, ChannelIdentity.address == address)
-        .options(selectinload(ChannelIdentity.person).selectinload(Person.profiles))
+        .options(joinedload(ChannelIdentity.person).selectinload(Person.profiles))
     )
     identity = await session.scalar(query)
     if identity is not None:
@@ -190,7 +192,8 @@ async def _state(session: AsyncSession, person_id: int) -> ConversationState:
     query = select(ConversationState).where(ConversationState.person_id == person_id)
     if session.bind.dialect.name == "postgresql":
         query = query.with_for_update()
-    state = await session.scalar(query)
+    with session.no_autoflush:  # what the turn changed so far is written once, at its end
+        state = await session.scalar(query)
     if state is None:
         state = ConversationState(person_id=person_id, data={}, version=0)
         session.add(state)

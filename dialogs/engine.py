@@ -132,13 +132,27 @@ def on_word(word: str) -> Callable[[GlobalHandler], GlobalHandler]:
     return register
 
 
+# (catalog, keyword entry) -> the folded words: folding every list on every message was a tenth of a turn.
+_FOLDED_KEYWORDS: dict[tuple[object, str], frozenset[str]] = {}
+
+
+def _folded_keywords(t: Translator, message: str) -> frozenset[str]:
+    cache_key = (t._catalog, message)
+    words = _FOLDED_KEYWORDS.get(cache_key)
+    if words is None:
+        if len(_FOLDED_KEYWORDS) > 4096:
+            _FOLDED_KEYWORDS.clear()
+        words = _FOLDED_KEYWORDS[cache_key] = frozenset(fold(w) for w in t.keywords(message))
+    return words
+
+
 def global_word(ctx: Context, text: str) -> str | None:
     key = fold(text)
     if not key:
         return None
     translators = [ctx.t, ctx.t.for_language("sv"), ctx.t.for_language("en")]
     for word, message in GLOBAL_WORDS.items():
-        if any(key in {fold(w) for w in t.keywords(message)} for t in translators):
+        if any(key in _folded_keywords(t, message) for t in translators):
             return word
     return keywords.action(text)
 
@@ -178,7 +192,7 @@ def resolve_choice(ctx: Context, text: str, choices: list[list[str]]) -> tuple[s
         return None, None
     ids = [choice_id for choice_id, _ in choices]
     for choice_id, words in YES_NO_WORDS.items():
-        if choice_id in ids and any(key in {fold(w) for w in t.keywords(words)} for t in _translators(ctx)):
+        if choice_id in ids and any(key in _folded_keywords(t, words) for t in _translators(ctx)):
             return choice_id, None
     if keywords.answer(text) in ids:  # "نعم", "так", "haa" … whatever language was chosen
         return keywords.answer(text), None
