@@ -164,6 +164,9 @@ class Offering(Base):
     # With status "duplicate": the offering (from a higher-priority source) shown instead of this one.
     # Re-evaluated after every sync (catalog_sync/dedupe.py), so no foreign key.
     duplicate_of: Mapped[int | None] = mapped_column(Integer)
+    # A digest of the source's own text of the record (open feeds): the same text next night is not cleaned
+    # and hashed again (catalog_sync/open_feed.py).
+    source_digest: Mapped[str | None] = mapped_column(String(64))
 
     provider: Mapped[Provider | None] = relationship(lazy="joined")
     slots: Mapped[list[IntakeSlot]] = relationship(

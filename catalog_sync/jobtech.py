@@ -18,9 +18,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import ijson
-
-from catalog_sync import normalise
+from catalog_sync import jsonstream, normalise
 from catalog_sync.adapters import Adapter
 from catalog_sync.fetch import is_local
 from catalog_sync.records import FeedError, Item, OfferingRecord, RecordError, Rejection, Removal, Skipped
@@ -163,11 +161,13 @@ class JobStreamAdapter(_JobTechAdapter):
     def items(self) -> Iterator[Item]:
         for path, _ in self.spool.documents("ads"):
             with path.open("rb") as handle:
-                first = handle.read(64).lstrip()[:1]
+                first = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
                 handle.seek(0)
-                prefix = "hits.item" if first == b"{" else "item"
                 try:
-                    for ad in ijson.items(handle, prefix, use_float=True):
-                        yield self.ad_item(ad)
-                except ijson.JSONError as exc:
-                    raise FeedError(f"not valid JSON: {str(exc)[:120]}") from None
+                    for event in jsonstream.stream(handle, "hits" if first == b"{" else None):
+                        if isinstance(event, jsonstream.StreamStart) and event.kind != "array":
+                            raise FeedError("not a JobStream response (no list of ads)")
+                        if isinstance(event, jsonstream.Element):
+                            yield self.ad_item(event.value)
+                except jsonstream.JsonStreamError as exc:
+                    raise FeedError(f"not valid JSON: {exc}") from None

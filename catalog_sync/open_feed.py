@@ -1,18 +1,20 @@
 """The project's own open feed, `vagvisare-feed/1` (JSON). Schema: catalog_sync/schema/.
 
-A feed file is read as a stream (ijson): a 100,000-offering feed never sits in memory as one document."""
+A feed file is read as a stream (catalog_sync/jsonstream.py): a 100,000-offering feed never sits in memory
+as one document. Each offering comes out as a `Lazy` item carrying a digest of its own source text: when
+that text is what the last good run stored, the record is not even cleaned again."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import ijson
-
-from catalog_sync import normalise
+from catalog_sync import jsonstream, normalise
 from catalog_sync.adapters import Adapter
 from catalog_sync.records import (
     CATEGORY_KIND,
@@ -21,6 +23,7 @@ from catalog_sync.records import (
     SWEDISH_LEVELS,
     FeedError,
     Item,
+    Lazy,
     OfferingRecord,
     RecordError,
     Rejection,
@@ -28,6 +31,9 @@ from catalog_sync.records import (
 )
 
 FORMAT = "vagvisare-feed/1"
+# Part of every source digest: raise it when cleaning changes what a given source text becomes, so that the
+# next run cleans every record again instead of trusting digests made by the old rules.
+CLEANING_VERSION = "1"
 
 
 @dataclass
@@ -41,7 +47,7 @@ class ParsedFeed:
 class Header:
     format: Any = None
     publisher: Any = None
-    offerings_type: str | None = None  # the ijson event that opened "offerings": start_array, start_map, …
+    offerings_type: str | None = None  # the JSON type found at "offerings": array, object, …
 
 
 def parse(data: Any, known_codes: set[str]) -> ParsedFeed:
@@ -65,8 +71,8 @@ def iter_file(
     path: Path, known_codes: set[str] | frozenset[str], *, allowed: tuple[str, ...] = ()
 ) -> Iterator[Item]:
     """Streams a feed file: the header is checked first (FeedError if unusable), then each offering is
-    yielded as a record or a rejection. Malformed JSON part-way through raises FeedError. With `allowed`
-    (the feed's configured municipalities), a feed from another publisher is refused as a whole."""
+    yielded as a `Lazy` record or a rejection. Malformed JSON part-way through raises FeedError. With
+    `allowed` (the feed's configured municipalities), a feed from another publisher is refused whole."""
     with path.open("rb") as handle:
         yield from iter_stream(handle, known_codes, allowed=allowed)
 
@@ -84,52 +90,55 @@ def iter_stream(
     publisher_code = _publisher_code(header.publisher, known_codes)
     if allowed and publisher_code not in allowed:
         raise FeedError(f"publisher {publisher_code} is not among this feed's municipalities {list(allowed)}")
-    if header.offerings_type != "start_array":
+    if header.offerings_type != "array":
         raise FeedError("offerings must be a list")
     handle.seek(0)
+    prefix = f"{CLEANING_VERSION}|{publisher_code}|"
+    seen: set[str] = set()
     try:
-        yield from records_from(
-            ijson.items(handle, "offerings.item", use_float=True), publisher_code, known_codes
-        )
-    except ijson.JSONError as exc:
-        raise FeedError(f"not valid JSON: {_one_line(exc)}") from None
+        for event in jsonstream.stream(handle, "offerings"):
+            if not isinstance(event, jsonstream.Element):
+                continue
+            item, item_id = event.value, _item_id(event.value, event.index)
+            if not isinstance(item, dict):
+                yield Rejection(item_id, f"an offering must be an object, got {_json_type(item)}")
+            elif item_id in seen:
+                yield Rejection(item_id, "duplicate id")
+            else:
+                seen.add(item_id)
+                digest = hashlib.sha256((prefix + event.text).encode("utf-8")).hexdigest()
+                yield Lazy(item_id, digest, partial(_build, item, item_id, publisher_code, known_codes))
+    except jsonstream.JsonStreamError as exc:
+        raise FeedError(f"not valid JSON: {exc}") from None
+
+
+def _build(
+    item: dict, item_id: str, publisher_code: str, known_codes: set[str] | frozenset[str]
+) -> OfferingRecord | Rejection:
+    try:
+        return offering_record(item, publisher_code, known_codes)
+    except RecordError as exc:
+        return Rejection(item_id, str(exc))
 
 
 def read_header(handle: BinaryIO) -> Header:
-    """The top-level `format` and `publisher`, and what `offerings` is, without building the offerings."""
+    """The top-level `format` and `publisher`, and what `offerings` is. Reading stops where the offerings
+    begin when both are known by then (as in every feed that puts them first); otherwise it goes on to
+    the end of the document, looking at the offerings only to pass them."""
     header = Header()
-    builder: ijson.ObjectBuilder | None = None
-    building: str | None = None
     try:
-        for prefix, event, value in ijson.parse(handle, use_float=True):
-            if prefix == "" and event in ("start_array", "string", "number", "boolean", "null"):
-                raise FeedError(f"not a {FORMAT} feed")
-            if builder is not None:
-                builder.event(event, value)
-                if prefix == building and event in ("end_map", "end_array"):
-                    setattr(header, building, builder.value)
-                    builder = building = None
-                continue
-            if prefix in ("format", "publisher"):
-                if event in ("start_map", "start_array"):
-                    builder, building = ijson.ObjectBuilder(), prefix
-                    builder.event(event, value)
-                else:
-                    setattr(header, prefix, value)
-            elif prefix == "offerings" and header.offerings_type is None:
-                header.offerings_type = event
+        for event in jsonstream.stream(handle, "offerings"):
+            if isinstance(event, jsonstream.Member) and event.key in ("format", "publisher"):
+                setattr(header, event.key, event.value)
+            elif isinstance(event, jsonstream.StreamStart):
+                header.offerings_type = event.kind
                 if header.format is not None and header.publisher is not None:
                     break
-    except ijson.JSONError as exc:
-        raise FeedError(f"not valid JSON: {_one_line(exc)}") from None
+    except jsonstream.JsonStreamError as exc:
+        if str(exc).startswith("expected '{' at character 0"):
+            raise FeedError(f"not a {FORMAT} feed (the document is not a JSON object)") from None
+        raise FeedError(f"not valid JSON: {exc}") from None
     return header
-
-
-def _one_line(exc: Exception) -> str:
-    message = exc.args[0] if exc.args else str(exc)
-    if isinstance(message, bytes):
-        message = message.decode("utf-8", "replace")
-    return " ".join(str(message).split())[:200]
 
 
 def _publisher_code(publisher: Any, known_codes: set[str] | frozenset[str]) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
 KINDS = {"course", "internship", "job", "school"}
@@ -69,10 +70,13 @@ class OfferingRecord:
 
         The same digest as hashing `dataclasses.asdict(self)` (which stored hashes were made with), built
         without asdict's deep copy: the nightly re-sync hashes every record of every feed."""
-        data = {name: getattr(self, name) for name in _FIELDS}
-        data["slots"] = [{"starts_at": s.starts_at, "capacity": s.capacity} for s in self.slots]
-        encoded = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
-        return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+        data = self.__dict__.copy()  # the fields, shallow: json.dumps reads tuples and dicts as they are
+        for name in ("start_date", "end_date", "application_deadline"):
+            if data[name] is not None:
+                data[name] = str(data[name])  # what default=str would write, without a call back per date
+        if self.slots:
+            data["slots"] = [{"starts_at": str(s.starts_at), "capacity": s.capacity} for s in self.slots]
+        return hashlib.sha256(_ENCODER.encode(data).encode("utf-8")).hexdigest()
 
     def slow_content_hash(self) -> str:
         """The reference definition of `content_hash`, kept for the test that they agree."""
@@ -80,7 +84,7 @@ class OfferingRecord:
         return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
-_FIELDS = tuple(f.name for f in fields(OfferingRecord))
+_ENCODER = json.JSONEncoder(sort_keys=True, default=str, ensure_ascii=False, check_circular=False)
 
 
 @dataclass(frozen=True)
@@ -91,10 +95,13 @@ class Removal:
 
 
 @dataclass(frozen=True)
-class Kept:
-    """The source answered "not modified" for this record: it stays as it is (counted as unchanged)."""
+class Lazy:
+    """A record not cleaned yet. `source_digest` fingerprints the source's own text of it: when the last good
+    run stored the same digest, the record is unchanged and `build` is never called."""
 
     source_id: str
+    source_digest: str
+    build: Callable[[], OfferingRecord | Rejection]
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,7 @@ class Skipped:
 
 
 # What an adapter yields.
-Item = OfferingRecord | Removal | Kept | Rejection | Skipped
+Item = OfferingRecord | Lazy | Removal | Rejection | Skipped
 
 
 class FeedError(Exception):

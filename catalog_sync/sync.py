@@ -23,7 +23,7 @@ from catalog_sync.fetch import Fetcher, FetchError
 from catalog_sync.notify import notify_held
 from catalog_sync.records import (
     FeedError,
-    Kept,
+    Lazy,
     NotModified,
     OfferingRecord,
     Rejection,
@@ -184,19 +184,25 @@ async def _apply(
             before = writer.live_before
             for item in adapter.items():
                 report.fetched += 1
+                if report.fetched % 1000 == 0:
+                    context.progress("write", report.fetched, adapter.total)
+                source_digest = None
+                if isinstance(item, Lazy):
+                    if writer.unchanged_source(item.source_id, item.source_digest):
+                        continue  # the same source text as last time: not even cleaned again
+                    source_digest, item = item.source_digest, item.build()
                 if isinstance(item, OfferingRecord):
-                    if not await writer.add(item):
-                        report.skipped += 1
+                    verdict = writer.stage(item, source_digest)
+                    if verdict:
+                        await writer.flush()
+                    elif verdict is None:
+                        report.skipped += 1  # the same id twice in one run: the first counts
                 elif isinstance(item, Rejection):
                     report.rejected.append((item.source_id, item.reason))
                 elif isinstance(item, Removal):
                     await writer.remove(item.source_id)
-                elif isinstance(item, Kept):
-                    writer.keep(item.source_id)
                 elif isinstance(item, Skipped):
                     report.skipped += 1
-                if report.fetched % 1000 == 0:
-                    context.progress("write", report.fetched, adapter.total)
             report.complete = adapter.complete
             if adapter.complete:
                 listed = len(writer.seen)

@@ -44,6 +44,7 @@ class Existing(NamedTuple):
     id: int
     content_hash: str
     status: str
+    source_digest: str | None = None
 
 
 class _ProviderRow(NamedTuple):
@@ -76,19 +77,24 @@ class Writer:
         self.seen: set[str] = set()
         self.existing: dict[str, Existing] = {}
         self._providers: dict[str, _ProviderRow] = {}
-        self._inserts: list[tuple[OfferingRecord, str]] = []
-        self._updates: list[tuple[OfferingRecord, str, Existing]] = []
+        self._inserts: list[tuple[OfferingRecord, str, str | None]] = []
+        self._updates: list[tuple[OfferingRecord, str, str | None, Existing]] = []
+        self._touch: list[dict] = []  # unchanged content, new source text: only the digest is written
         self._withdraw: list[int] = []
         self._conn: AsyncConnection | None = None
 
     async def prepare(self) -> None:
         self._conn = await self.session.connection()
         rows = await self._conn.execute(
-            select(OFFERINGS.c.source_id, OFFERINGS.c.id, OFFERINGS.c.content_hash, OFFERINGS.c.status).where(
-                OFFERINGS.c.source == self.source
-            )
+            select(
+                OFFERINGS.c.source_id,
+                OFFERINGS.c.id,
+                OFFERINGS.c.content_hash,
+                OFFERINGS.c.status,
+                OFFERINGS.c.source_digest,
+            ).where(OFFERINGS.c.source == self.source)
         )
-        self.existing = {source_id: Existing(id_, digest, status) for source_id, id_, digest, status in rows}
+        self.existing = {row[0]: Existing(row[1], row[2], row[3], row[4]) for row in rows}
         providers = await self._conn.execute(
             select(
                 PROVIDERS.c.name,
@@ -106,36 +112,47 @@ class Writer:
 
     # --- what a feed says --------------------------------------------------------------------------------
 
-    async def add(self, record: OfferingRecord) -> bool:
+    async def add(self, record: OfferingRecord, source_digest: str | None = None) -> bool:
         """Queues a record; False when the feed already gave this id in this run (the first one counts)."""
-        if record.source_id in self.seen:
-            return False
-        self.seen.add(record.source_id)
-        digest = record.content_hash()
-        row = self.existing.get(record.source_id)
-        if row is None:
-            self._inserts.append((record, digest))
-        elif row.content_hash == digest and row.status in LIVE:
-            self.counts.unchanged += 1
-            return True
-        else:
-            self._updates.append((record, digest, row))
-        if len(self._inserts) + len(self._updates) >= self.batch_size:
+        verdict = self.stage(record, source_digest)
+        if verdict:
             await self.flush()
-        return True
+        return verdict is not None
 
-    def keep(self, source_id: str) -> None:
-        """The source said "not modified" for this record."""
+    def stage(self, record: OfferingRecord, source_digest: str | None = None) -> bool | None:
+        """`add` without the await for the common case: None for an id already given in this run, True
+        when a batch is full and `flush()` is due, else False. An unchanged record costs a hash."""
+        source_id = record.source_id
         if source_id in self.seen:
-            return
+            return None
         self.seen.add(source_id)
+        digest = record.content_hash()
         row = self.existing.get(source_id)
-        if row is not None and row.status in LIVE:
+        if row is None:
+            self._inserts.append((record, digest, source_digest))
+        elif row[1] == digest and row[2] in LIVE:
             self.counts.unchanged += 1
+            if source_digest is not None and row[3] != source_digest:
+                self._touch.append({"b_id": row[0], "source_digest": source_digest})
+                self.existing[source_id] = row._replace(source_digest=source_digest)
+                return len(self._touch) >= self.batch_size
+            return False
+        else:
+            self._updates.append((record, digest, source_digest, row))
+        return len(self._inserts) + len(self._updates) >= self.batch_size
+
+    def unchanged_source(self, source_id: str, source_digest: str) -> bool:
+        """True (and counted) when the source's text of the record is what the last good run stored."""
+        row = self.existing.get(source_id)
+        if row is None or row[3] != source_digest or row[2] not in LIVE or source_id in self.seen:
+            return False
+        self.seen.add(source_id)
+        self.counts.unchanged += 1
+        return True
 
     async def remove(self, source_id: str) -> None:
         """A delta feed says the record is gone."""
-        if any(record.source_id == source_id for record, *_ in (*self._inserts, *self._updates)):
+        if any(entry[0].source_id == source_id for entry in (*self._inserts, *self._updates)):
             await self.flush()
         self.seen.discard(source_id)
         row = self.existing.get(source_id)
@@ -166,11 +183,20 @@ class Writer:
     # --- writing -----------------------------------------------------------------------------------------
 
     async def flush(self) -> None:
+        if self._touch:
+            touch, self._touch = self._touch, []
+            await self._conn.execute(
+                update(OFFERINGS)
+                .where(OFFERINGS.c.id == bindparam("b_id"))
+                .values(source_digest=bindparam("source_digest")),
+                touch,
+            )
+            self.rows_written += len(touch)
         if not self._inserts and not self._updates:
             return
         inserts, updates = self._inserts, self._updates
         self._inserts, self._updates = [], []
-        await self._resolve_providers([record for record, *_ in (*inserts, *updates)])
+        await self._resolve_providers([entry[0] for entry in (*inserts, *updates)])
         if inserts:
             await self._insert(inserts)
         if updates:
@@ -207,8 +233,9 @@ class Writer:
                 self.rows_written += 1
                 self._providers[name] = _ProviderRow(known.id, *values)
 
-    def _values(self, record: OfferingRecord, digest: str) -> dict:
+    def _values(self, record: OfferingRecord, digest: str, source_digest: str | None) -> dict:
         values = {column: getattr(record, column) for column in COLUMNS}
+        values["source_digest"] = source_digest
         values["title"] = dict(record.title)
         values["description"] = dict(record.description)
         values["schedule"] = list(record.schedule)
@@ -220,10 +247,10 @@ class Writer:
         values["updated_at"] = self.now
         return values
 
-    async def _insert(self, batch: list[tuple[OfferingRecord, str]]) -> None:
+    async def _insert(self, batch: list[tuple[OfferingRecord, str, str | None]]) -> None:
         rows = []
-        for record, digest in batch:
-            values = self._values(record, digest)
+        for record, digest, source_digest in batch:
+            values = self._values(record, digest, source_digest)
             values.update(source=self.source, source_id=record.source_id, status="active", duplicate_of=None)
             rows.append(values)
         result = await self._conn.execute(
@@ -233,9 +260,9 @@ class Writer:
         self.rows_written += len(rows)
         self.counts.added += len(rows)
         slots = []
-        for record, digest in batch:
+        for record, digest, source_digest in batch:
             offering_id = ids[record.source_id]
-            self.existing[record.source_id] = Existing(offering_id, digest, "active")
+            self.existing[record.source_id] = Existing(offering_id, digest, "active", source_digest)
             slots.extend(
                 {"offering_id": offering_id, "starts_at": s.starts_at, "capacity": s.capacity, "booked": 0}
                 for s in _unique_slots(record)
@@ -244,15 +271,15 @@ class Writer:
             await self._conn.execute(insert(SLOTS), slots)
             self.rows_written += len(slots)
 
-    async def _update(self, batch: list[tuple[OfferingRecord, str, Existing]]) -> None:
+    async def _update(self, batch: list[tuple[OfferingRecord, str, str | None, Existing]]) -> None:
         rows = []
-        for record, digest, row in batch:
-            values = self._values(record, digest)
+        for record, digest, source_digest, row in batch:
+            values = self._values(record, digest, source_digest)
             # A row marked as another source's duplicate stays so until de-duplication looks again.
             values["status"] = "duplicate" if row.status == "duplicate" else "active"
             values["b_id"] = row.id
             rows.append(values)
-            self.existing[record.source_id] = Existing(row.id, digest, values["status"])
+            self.existing[record.source_id] = Existing(row.id, digest, values["status"], source_digest)
         columns = {key: bindparam(key) for key in rows[0] if key != "b_id"}
         await self._conn.execute(
             update(OFFERINGS).where(OFFERINGS.c.id == bindparam("b_id")).values(columns), rows
@@ -261,10 +288,10 @@ class Writer:
         self.counts.updated += len(rows)
         await self._sync_slots(batch)
 
-    async def _sync_slots(self, batch: list[tuple[OfferingRecord, str, Existing]]) -> None:
+    async def _sync_slots(self, batch: list[tuple[OfferingRecord, str, str | None, Existing]]) -> None:
         """New times are added and capacities updated; a time that vanished from the feed is closed
         (capacity down to what is booked), so that bookings already made keep their slot."""
-        by_offering = {row.id: record for record, _, row in batch}
+        by_offering = {row.id: record for record, _, _, row in batch}
         current: dict[int, dict[datetime, tuple[int, int, int]]] = {key: {} for key in by_offering}
         for chunk in _chunks(list(by_offering), IN_CHUNK):
             rows = await self._conn.execute(

@@ -30,6 +30,7 @@ def upgrade() -> None:
     # Plain ADD COLUMNs (no table rebuild on SQLite): offerings is referenced by slots and requests.
     with op.batch_alter_table("offerings", schema=None) as batch_op:
         batch_op.add_column(sa.Column("duplicate_of", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("source_digest", sa.String(length=64), nullable=True))
 
     with op.batch_alter_table("sync_runs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("skipped", sa.Integer(), server_default="0", nullable=False))
@@ -49,6 +50,7 @@ def downgrade() -> None:
         batch_op.drop_column("skipped")
 
     with op.batch_alter_table("offerings", schema=None) as batch_op:
+        batch_op.drop_column("source_digest")
         batch_op.drop_column("duplicate_of")
 
     op.drop_table("feed_states")
