@@ -119,6 +119,19 @@ class Provider(Base):
     municipality_code: Mapped[str | None] = mapped_column(ForeignKey("municipalities.code"))
 
 
+# What the matching pre-filter tests besides category, municipality and start (bot/matching.py).
+MATCH_FILTERS = (
+    "open_to",
+    "publisher_code",
+    "end_date",
+    "application_deadline",
+    "age_min",
+    "age_max",
+    "swedish_level_min",
+    "asylum_seekers",
+)
+
+
 class Offering(Base):
     """A course, internship, job or school place. `publisher_code` decides access; `municipality_code` is
     where it is held (a municipality may buy or run services in another)."""
@@ -127,6 +140,44 @@ class Offering(Base):
     __table_args__ = (
         UniqueConstraint("source", "source_id", name="source_id"),
         Index("ix_offerings_category_status", "category", "status"),
+        # Matching (bot/matching.py): one category of one municipality, soonest start first, and every
+        # column the pre-filter tests, so that it reads the index alone (SQLite keeps the id in every index;
+        # PostgreSQL needs it included).
+        Index(
+            "ix_offerings_match",
+            "status",
+            "category",
+            "municipality_code",
+            "start_date",
+            *MATCH_FILTERS,
+            postgresql_include=["id"],
+        ),
+        # Distance courses (no location) are open from anywhere: found without reading the others.
+        Index(
+            "ix_offerings_unlocated",
+            "status",
+            "category",
+            "open_to",
+            "publisher_code",
+            "start_date",
+            *MATCH_FILTERS[2:],
+            "lat",
+            sqlite_where=text("lat IS NULL"),
+            postgresql_where=text("lat IS NULL"),
+            postgresql_include=["id"],
+        ),
+        # Asylum seekers may attend few offerings: those, found without reading the others.
+        Index(
+            "ix_offerings_asylum",
+            "status",
+            "category",
+            "municipality_code",
+            "start_date",
+            *MATCH_FILTERS,
+            sqlite_where=text("asylum_seekers"),
+            postgresql_where=text("asylum_seekers"),
+            postgresql_include=["id"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -287,6 +338,8 @@ class Profile(Base):
     goals: Mapped[list] = mapped_column(default=list)
     max_travel_km: Mapped[int | None] = mapped_column(Integer)
     schedule: Mapped[list] = mapped_column(default=list)
+    # Work experience as occupation codes (bot/occupations.py); what the person wrote is never stored.
+    occupations: Mapped[list] = mapped_column(default=list, server_default=text("'[]'"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
