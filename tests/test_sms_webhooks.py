@@ -3,6 +3,9 @@ whole conversations by digits, keywords in several languages, forged, oversized 
 
 from __future__ import annotations
 
+import asyncio
+from urllib.parse import urlencode
+
 from sqlalchemy import func, select
 
 from bot.channels.sms_render import count_segments
@@ -150,6 +153,26 @@ async def test_an_oversized_body_gets_413(sms, factory, catalogue) -> None:
     params = sms.inbound_params(ME, "x" * 40_000)
     assert (await sms.post("/sms/inbound", params)).status == 413
     assert await nothing_stored(factory)
+
+
+async def test_a_body_sent_in_chunks_is_read_whole_and_limited_too(sms, factory, catalogue) -> None:
+    async def post_chunked(params: dict):
+        body = urlencode(params).encode()
+
+        async def chunks():
+            for start in range(0, len(body), 500):
+                yield body[start : start + 500]
+                await asyncio.sleep(0.001)
+
+        headers = {
+            "X-Twilio-Signature": sms.sign("/sms/inbound", params),
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        return await sms.client.post("/sms/inbound", data=chunks(), headers=headers)
+
+    assert (await post_chunked(sms.inbound_params(ME, "Hej hej " * 150))).status == 200
+    assert (await post_chunked(sms.inbound_params("+46701234568", "x" * 40_000))).status == 413
+    assert await count(factory, Person) == 1
 
 
 async def test_an_invalid_sender_is_refused_with_400(sms, factory, catalogue) -> None:
