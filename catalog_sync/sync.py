@@ -333,6 +333,6 @@ async def run_feeds(
             if fetcher is not None:
                 await fetcher.close()
     result = SyncResult(reports)
-    if not dry_run and feed_file.dedupe.enabled and any(r.status == "ok" for r in reports):
+    if not dry_run and feed_file.dedupe.enabled and reports:
         result.duplicates = await dedupe.run(factory, feed_file.priorities(), feed_file.dedupe, clock())
     return result
