@@ -11,9 +11,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import func, select
 
 from bot.app import configure_logging
@@ -115,23 +117,37 @@ async def _sync(
         await engine.dispose()
 
 
+def _render(title: str | None, headers: list[str], rows: list[list[str]]) -> None:
+    """A table when it fits the terminal; else one line per row ("name  header value, …"), which stays
+    readable in 80 columns where a squeezed table would cut every header."""
+    widths = [
+        max([len(header)] + [Text.from_markup(row[i]).cell_len for row in rows])
+        for i, header in enumerate(headers)
+    ]
+    if sum(widths) + 2 * len(headers) + 2 <= console.width:
+        table = Table(*headers, title=title, box=box.SIMPLE_HEAD)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        return
+    if title:
+        console.print(f"[bold]{title}[/bold]")
+    for row in rows:
+        pairs = ", ".join(
+            f"{header} {value}" for header, value in zip(headers[1:], row[1:], strict=True) if value
+        )
+        console.print(f"[bold]{row[0]}[/bold]  {pairs}", highlight=False)
+
+
+REPORT_HEADERS = ["feed", "status", "fetched", "added", "updated", "unchanged", "withdrawn", "rejected"]
+
+
 def _print_result(result: SyncResult, dry_run: bool) -> None:
-    table = Table(
-        "feed",
-        "status",
-        "fetched",
-        "added",
-        "updated",
-        "unchanged",
-        "withdrawn",
-        "rejected",
-        "skipped",
-        "time",
-        title="Dry run: nothing was written" if dry_run else None,
+    _render(
+        "Dry run: nothing was written" if dry_run else None,
+        [*REPORT_HEADERS, "skipped", "time"],
+        [_report_row(report) for report in result.reports],
     )
-    for report in result.reports:
-        table.add_row(*_report_row(report))
-    console.print(table)
     for report in result.reports:
         _print_details(report)
     if result.duplicates is not None:
@@ -224,21 +240,23 @@ async def _status(
     def local(moment: datetime | None) -> str:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
-    table = Table(
-        "started", "feed", "status", "fetched", "added", "updated", "unchanged", "withdrawn", "rejected",
-        "held", "time", title="Recent runs",
-    )  # fmt: skip
+    rows = []
     for run in runs:
         seconds = (run.finished_at - run.started_at).total_seconds() if run.finished_at else 0
-        table.add_row(
-            local(run.started_at),
-            run.feed,
-            f"[{_style(run.status)}]{run.status}[/]",
-            *map(str, (run.fetched, run.added, run.updated, run.unchanged, run.withdrawn, run.rejected)),
-            "yes" if run.held else "",
-            f"{seconds:.1f} s",
+        rows.append(
+            [
+                local(run.started_at),
+                run.feed,
+                f"[{_style(run.status)}]{run.status}[/]",
+                *map(str, (run.fetched, run.added, run.updated, run.unchanged, run.withdrawn, run.rejected)),
+                "yes" if run.held else "",
+                f"{seconds:.1f} s",
+            ]
         )
-    console.print(table if runs else "No runs yet.")
+    if rows:
+        _render("Recent runs", ["started", *REPORT_HEADERS, "held", "time"], rows)
+    else:
+        console.print("No runs yet.")
     held = [run for run in sorted(latest, key=lambda r: r.feed) if run.held]
     if held:
         console.print("[bold]Held now[/bold] (the catalogue keeps these feeds' previous offerings):")
@@ -250,22 +268,22 @@ async def _status(
             )
     feeds = [f for f in feed_file.feeds if not feed or f.name == feed]
     if feeds:
-        overview = Table(
-            "feed", "adapter", "schedule", "enabled", "priority", "in catalogue", "last good run",
-            title="Configured feeds",
-        )  # fmt: skip
+        overview = []
         for f in feeds:
             state = states.get(f.name)
-            overview.add_row(
-                f.name,
-                f.adapter,
-                f.schedule,
-                "yes" if f.enabled else "no",
-                str(f.priority),
-                str(counts.get(f.name, 0)),
-                local(state.last_success_at if state else None),
+            overview.append(
+                [
+                    f.name,
+                    f.adapter,
+                    f.schedule,
+                    "yes" if f.enabled else "no",
+                    str(f.priority),
+                    str(counts.get(f.name, 0)),
+                    local(state.last_success_at if state else None),
+                ]
             )
-        console.print(overview)
+        headers = ["feed", "adapter", "schedule", "enabled", "priority", "in catalogue", "last good run"]
+        _render("Configured feeds", headers, overview)
     if rejected:
         for run in sorted(latest, key=lambda r: r.feed):
             for item_id, reason in run.rejections or []:
