@@ -59,18 +59,12 @@ async def test_a_basic_phone_user_books_an_intake_meeting_in_swedish_by_digits(
         bodies = await sms.say(ME, answer)
         assert len(bodies) == 1 and expected in bodies[0], (answer, bodies)
         received += bodies
-    # Every message GSM-7 (Swedish letters and all), within the budget of 3 segments.
-    assert segments(received) == [
-        (1, "GSM-7"),
-        (1, "GSM-7"),
-        (1, "GSM-7"),
-        (1, "GSM-7"),
-        (1, "GSM-7"),
-        (2, "GSM-7"),
-        (2, "GSM-7"),
-        (1, "GSM-7"),
-        (2, "GSM-7"),
-    ]
+    # Every message GSM-7 (Swedish letters and all) and within the budget of 3 segments; the whole journey, 9
+    # SMS, costs 12 segments today (bench/sms_turns.py reports it): it must stay well under 2 per answer.
+    counted = segments(received)
+    assert {encoding for _, encoding in counted} == {"GSM-7"}
+    assert all(1 <= count <= 3 for count, _ in counted), counted
+    assert sum(count for count, _ in counted) <= 18, counted
     assert "Referens" in received[-1] and "1 Hitta kurser" in received[-1]
     async with factory() as session:
         request = await session.scalar(select(IntakeRequest))
