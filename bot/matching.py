@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -65,7 +66,7 @@ BEYOND_TRAVEL_WEIGHT = 2.0
 WAIT_KM_PER_MONTH = 2.0
 SCHEDULE_MISFIT_KM = 25.0
 LANGUAGE_SUPPORT_KM = 4.0
-OCCUPATION_KM = 12.0
+OCCUPATION_KM = 30.0
 WAITING_LIST_KM = 10.0
 # Priority for the least schooled in adult education (SL 20 kap. 2 §, 23 §): years of schooling -> bonus.
 SCHOOLING_PRIORITY_KM = ((6, 8.0), (9, 5.0), (12, 2.0))
@@ -249,7 +250,7 @@ class Matcher:
         self._seat_map: dict[str, dict[str, float]] = {}
         self._access: dict[tuple[str, date], tuple[float, AgreementAccess]] = {}
 
-    # --- geography ------------------------------------------------------------------------------------
+    # --- geography -----------------------------------------------------------------------------------------
 
     def seat_distances(self, home_code: str) -> list[tuple[float, str]]:
         """Every municipality by the distance between its seat and the home seat, nearest first (cached)."""
@@ -285,7 +286,7 @@ class Matcher:
             return None
         return haversine_km(home.lat, home.lon, *target)
 
-    # --- the pre-filter -------------------------------------------------------------------------------
+    # --- the pre-filter ------------------------------------------------------------------------------------
     #
     # Two statements at most. The first reads the person's own municipality and the distance courses, one
     # category at a time, straight from the matching index in start order ("arms", each cut at :k rows). If
@@ -476,7 +477,7 @@ class Matcher:
         ).all()
         return rows, capped
 
-    # --- matching -------------------------------------------------------------------------------------
+    # --- matching ------------------------------------------------------------------------------------------
 
     async def access(self, session: AsyncSession, municipality_code: str, today: date) -> AgreementAccess:
         """The person's agreements, kept for a few minutes (agreements change with a release, not a turn)."""
@@ -550,7 +551,7 @@ class Matcher:
     def allows(self, offering: Any, person: Attendee, access: AgreementAccess, today: date) -> bool:
         return self.verdict(offering, person, access, today).ok
 
-    # --- ranking and reasons --------------------------------------------------------------------------
+    # --- ranking and reasons -------------------------------------------------------------------------------
 
     def explain(
         self,
@@ -661,3 +662,58 @@ class Matcher:
                 },
             )
         return Reason("needs_permit")
+
+
+# --- which questions change the result --------------------------------------------------------------------
+#
+# Learn Swedish must stay short (at most 10 messages from "Hi" to a booking): its first results need only
+# the birth year, and everything else is asked after them, as a way to narrow the list down. Study asks the
+# Swedish level first when the courses found ask for one (it decides what the person may attend); Work asks
+# what work the person has done (it decides the order). A question is offered only while its answer is
+# unknown and would change the list.
+
+BEFORE = {"sfi": (), "study": ("swedish_level",), "work": ("occupations",), "school": ()}
+AFTER = {
+    "sfi": ("permit_status", "schedule", "max_travel_km", "permit_month", "swedish_level"),
+    "study": ("schooling_years", "permit_status", "schedule", "max_travel_km", "permit_month"),
+    "work": ("permit_status", "swedish_level", "schedule", "max_travel_km", "permit_month"),
+    "school": ("max_travel_km", "permit_month"),
+}
+# Nearer than this, asking how far the person can travel changes nothing.
+TRAVEL_QUESTION_KM = 5.0
+
+
+def changes_result(question: str, person: Attendee, matches: Sequence[Match]) -> bool:
+    """Whether answering `question` (unknown for `person`) could change `matches`."""
+    codes = {reason.code for match in matches for reason in match.reasons}
+    if question == "permit_status":
+        return person.permit_status is None and "needs_permit" in codes
+    if question == "permit_month":
+        return person.permit_month is None and "newcomer" in codes
+    if question == "swedish_level":
+        return person.swedish_level is None and "needs_level" in codes
+    if question == "schedule":
+        return not person.schedule and len({tuple(m.offering.schedule or ()) for m in matches}) > 1
+    if question == "max_travel_km":
+        return person.max_travel_km is None and any(
+            (m.distance_km or 0) > TRAVEL_QUESTION_KM for m in matches
+        )
+    if question == "schooling_years":
+        return person.schooling_years is None and any(m.offering.category in ADULT_EDUCATION for m in matches)
+    return False
+
+
+def open_questions(goal: str, person: Attendee, matches: Sequence[Match]) -> tuple[str, ...]:
+    """The questions offered after the results ("Fit the list to me")."""
+    return tuple(q for q in AFTER.get(goal, ()) if changes_result(q, person, matches))
+
+
+_MATCHERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def matcher_for(directory: MunicipalityDirectory) -> Matcher:
+    """One matcher per directory (per running application), so that its caches outlive a turn."""
+    matcher = _MATCHERS.get(directory)
+    if matcher is None:
+        matcher = _MATCHERS[directory] = Matcher(directory)
+    return matcher

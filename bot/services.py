@@ -10,15 +10,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import booking, linking, reminders
-from bot.eligibility import Attendee
-from bot.matching import Match, Matcher, agreement_access
+from bot.matching import Match
+from bot.matching_ports import MatchingPorts
 from bot.models import Offering, Person, Profile
 from bot.municipalities import MunicipalityDirectory
 from dialogs import ports
 
 
 @dataclass
-class TurnServices:
+class TurnServices(MatchingPorts):
     session: AsyncSession
     person_row: Person
     directory: MunicipalityDirectory
@@ -32,10 +32,6 @@ class TurnServices:
     @property
     def today(self) -> date:
         return self.now.astimezone(self.tz).date()
-
-    @property
-    def matcher(self) -> Matcher:
-        return Matcher(self.directory)
 
     # --- the person ---------------------------------------------------------------------------------
 
@@ -103,45 +99,11 @@ class TurnServices:
 
     # --- matching -----------------------------------------------------------------------------------
 
-    def _attendee(self, child_id: int | None) -> Attendee | None:
-        own = self._self_profile()
-        if own is None or own.municipality_code is None:
-            return None
-        profile = next((p for p in self.person_row.profiles if p.id == child_id), own) if child_id else own
-        return Attendee(birth_year=profile.birth_year, municipality_code=own.municipality_code)
-
-    async def _matches(self, goal: str, child_id: int | None) -> list[Match]:
-        attendee = self._attendee(child_id)
-        if attendee is None:
-            return []
-        return await self.matcher.match(self.session, attendee, goal, self.today)
-
-    async def match(self, goal: str, child_id: int | None, offset: int, limit: int) -> ports.MatchPage:
-        matches = await self._matches(goal, child_id)
-        return ports.MatchPage([self._summary(m) for m in matches[offset : offset + limit]], len(matches))
-
-    def _summary(self, match: Match) -> ports.OfferingSummary:
-        offering = match.offering
-        return ports.OfferingSummary(
-            id=offering.id,
-            title=offering.title,
-            category=offering.category,
-            place=offering.city or self.directory.name(offering.municipality_code),
-            distance_km=None if match.distance_km is None else max(1, round(match.distance_km)),
-            start_date=offering.start_date,
-            schedule=tuple(offering.schedule),
-            reason=match.reason,
-        )
+    # The person's answers, their list and "why not": bot/matching_ports.py.
 
     async def _eligible_match(self, offering_id: int, child_id: int | None = None) -> Match | None:
         offering = await self.session.get(Offering, offering_id)
-        attendee = self._attendee(child_id)
-        if offering is None or offering.status != "active" or attendee is None:
-            return None
-        access = await agreement_access(self.session, attendee.municipality_code, self.today)
-        if not self.matcher.allows(offering, attendee, access, self.today):
-            return None
-        return self.matcher.explain(offering, attendee, access)
+        return None if offering is None else await self._match_one(offering, child_id)
 
     async def offering(self, offering_id: int) -> ports.OfferingDetail | None:
         offering = await self.session.get(Offering, offering_id)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dialogs.answers import next_question
 from dialogs.engine import Answer, Context, Prompt, Turn, on_word, step
 from dialogs.i18n import N_
 from dialogs.languages import find_language, pick_text, picker_order
 from dialogs.model import Choice, Expect
-from dialogs.ports import OfferingSummary, Reason
+from dialogs.ports import MatchPage, OfferingSummary
+from dialogs.reasons import detail_reasons, line_reasons, reason_text
 from dialogs.script import script_of
 from dialogs.text import fold, has_words, is_number
 
@@ -174,11 +176,12 @@ async def handle_goal(ctx: Context, turn: Turn, answer: Answer) -> str | None:
     if answer.choice not in GOALS:
         turn.say(ctx.t._("Please answer with a number."))
         return None
-    turn.vars.update(goal=answer.choice, offset=0, child=None)
+    turn.vars.update(goal=answer.choice, offset=0, child=None, asking="before")
     if answer.choice == "school":
-        return "ask_child_birth_year"
+        answers = await ctx.services.answers()
+        return "pick_child" if answers.children else "ask_child_birth_year"
     person = await ctx.services.person()
-    return "results" if person.birth_year else "ask_birth_year"
+    return await next_question(ctx, turn) if person.birth_year else "ask_birth_year"
 
 
 async def prompt_birth_year(ctx: Context, turn: Turn) -> Prompt:
@@ -192,7 +195,7 @@ async def handle_birth_year(ctx: Context, turn: Turn, answer: Answer) -> str | N
         turn.say(ctx.t._("Please write the year you were born, for example 1990."))
         return None
     await ctx.services.set_birth_year(year)
-    return "results"
+    return await next_question(ctx, turn)
 
 
 async def prompt_child_birth_year(ctx: Context, turn: Turn) -> Prompt:
@@ -228,29 +231,45 @@ async def prompt_results(ctx: Context, turn: Turn) -> Prompt:
     offset = turn.vars.get("offset", 0)
     page = await ctx.services.match(turn.vars.get("goal", "sfi"), turn.vars.get("child"), offset, PAGE)
     if page.total == 0:
+        nothing = _("I found nothing that fits you right now. New offerings come every week.")
+        if "asylum" in page.notes:
+            nothing = _(
+                "Asylum seekers cannot take SFI. Study associations and libraries teach Swedish to everyone, "
+                "free of charge. Ask your municipality about Swedish from day one."
+            )
         return Prompt(
-            _("I found nothing that fits you right now. New offerings come every week."),
+            nothing,
             (
                 Choice("goal", _("Choose something else")),
                 Choice("municipality", _("Change municipality")),
                 Choice("menu", _("Main menu")),
             ),
         )
-    header = _results_header(ctx, turn.vars.get("goal", "sfi"), page.total)
+    header = _results_header(ctx, turn.vars.get("goal", "sfi"), page)
     if offset:
         header = _(
             "{first}-{last} of {total}:", first=offset + 1, last=offset + len(page.items), total=page.total
         )
+    if "permit" in page.notes:
+        header += "\n" + _("You need a residence permit for these.")
     choices = [Choice(f"o{item.id}", result_line(ctx, item)) for item in page.items]
     if offset + PAGE < page.total:
         choices.append(Choice("more", _("More")))
     elif offset:
         choices.append(Choice("first", _("Back to the first")))
+    if page.questions:
+        choices.append(Choice("narrow", _("Fit the list to me")))
     return Prompt(header, tuple(choices))
 
 
-def _results_header(ctx: Context, goal: str, total: int) -> str:
-    t = ctx.t
+def _results_header(ctx: Context, goal: str, page: MatchPage) -> str:
+    t, total = ctx.t, page.total
+    if "asylum" in page.notes:
+        return t._("Asylum seekers cannot take SFI. This is open to you:")
+    if "sfi_finished" in page.notes:
+        return t._("You have finished SFI. Swedish goes on at komvux:")
+    if page.capped:
+        return t._("The best for you:")
     if goal == "sfi":
         return t.n_("{n} SFI course for you:", "{n} SFI courses for you:", total)
     if goal == "study":
@@ -270,21 +289,7 @@ def result_line(ctx: Context, item: OfferingSummary) -> str:
         where = _("{title} ({km} km).", title=title, km=item.distance_km)
     else:
         where = _("{title}, {place} ({km} km).", title=title, place=item.place, km=item.distance_km)
-    return f"{where} {reason_text(ctx, item.reason)}"
-
-
-def reason_text(ctx: Context, reason: Reason) -> str:
-    _ = ctx.t._
-    if reason.code == "agreement":
-        agreement = pick_text(reason.params["agreement"], ctx.t.code)
-        return _("Open to {municipality} residents ({agreement}).", agreement=agreement, **_plain(reason))
-    if reason.code == "everyone":
-        return _("Open to everyone.")
-    return _("Offered by your municipality.")
-
-
-def _plain(reason: Reason) -> dict:
-    return {key: value for key, value in reason.params.items() if isinstance(value, str)}
+    return " ".join([where, *(reason_text(ctx, reason) for reason in line_reasons(ctx, item))])
 
 
 @step("results", prompt_results)
@@ -297,6 +302,9 @@ async def handle_results(ctx: Context, turn: Turn, answer: Answer) -> str | None
         return None
     if answer.choice in ("goal", "municipality", "menu"):
         return {"goal": "ask_goal", "municipality": "ask_municipality", "menu": "main_menu"}[answer.choice]
+    if answer.choice == "narrow":
+        turn.vars.update(asking="narrow", skipped=[])
+        return await next_question(ctx, turn)
     if answer.choice and answer.choice.startswith("o"):
         turn.vars["offering"] = int(answer.choice[1:])
         return "details"
@@ -315,7 +323,7 @@ async def prompt_details(ctx: Context, turn: Turn) -> Prompt:
     schedule = ", ".join(_(SCHEDULE_WORDS[s]) for s in item.schedule if s in SCHEDULE_WORDS)
     start = _("Starts {date}.", date=ctx.t.date(item.start_date)) if item.start_date else _("Start any week.")
     lines.append(f"{schedule.capitalize()}. {start}" if schedule else start)
-    lines.append(reason_text(ctx, item.reason))
+    lines += [reason_text(ctx, reason) for reason in detail_reasons(item)]
     action = _("Book an intake meeting") if detail.has_free_slots else _("Send an intake request")
     return Prompt("\n".join(lines), (Choice("book", action), Choice("back", _("Back"))))
 
@@ -404,6 +412,8 @@ async def prompt_main_menu(ctx: Context, turn: Turn) -> Prompt:
         Choice("municipality", _("Change municipality")),
         Choice("language", _("Change language")),
         Choice("link", _("Link SMS and Telegram")),
+        Choice("answers", _("My answers")),
+        Choice("why", _("Why is a course not shown?")),
         Choice("delete", _("Delete my data")),
     )
     return Prompt(_("What do you want to do now?"), choices)
@@ -416,6 +426,8 @@ async def handle_main_menu(ctx: Context, turn: Turn, answer: Answer) -> str | No
         "municipality": "ask_municipality",
         "language": "choose_language",
         "link": "link_menu",
+        "answers": "my_answers",
+        "why": "ask_course_name",
         "delete": "confirm_delete",
     }
     if answer.choice in targets:

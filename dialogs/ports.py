@@ -16,7 +16,9 @@ class MunicipalityMatch:
 
 @dataclass(frozen=True)
 class Reason:
-    """Why an offering is shown. `code` is one of: own_municipality, agreement, everyone."""
+    """Why an offering is shown, or what it asks. `code` is one of: own_municipality, agreement, everyone
+    (how the person may attend); waiting_list, priority, occupation, language, schedule, beyond_travel,
+    distance (what else counts); needs_permit, needs_level, newcomer (conditions not yet known to hold)."""
 
     code: str
     params: dict = field(default_factory=dict)
@@ -32,12 +34,73 @@ class OfferingSummary:
     start_date: date | None
     schedule: tuple[str, ...]
     reason: Reason
+    # Every reason, the most informative first (a result line shows one or two, the details all).
+    reasons: tuple[Reason, ...] = ()
+    waiting_list: bool = False
 
 
 @dataclass(frozen=True)
 class MatchPage:
     items: list[OfferingSummary]
     total: int
+    # More may fit than were ranked (a large catalogue): `total` is then a lower bound.
+    capped: bool = False
+    # Questions whose answers would change this list (asked on "Fit the list to me"), and notes on it:
+    # "permit" (all need a residence permit, not yet known), "asylum" (SFI is not open to asylum seekers),
+    # "sfi_finished" (SFI is done: Swedish goes on under Study).
+    questions: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Child:
+    id: int
+    birth_year: int | None
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What the person has told us for matching (None or empty: not told). An occupation with the code
+    "none" means "no work experience", "other" work that is not on the list."""
+
+    municipality_code: str | None
+    birth_year: int | None
+    permit_status: str | None = None
+    permit_month: date | None = None
+    schooling_years: int | None = None
+    swedish_level: str | None = None
+    occupations: tuple[Occupation, ...] = ()
+    schedule: tuple[str, ...] = ()
+    max_travel_km: int | None = None
+    children: tuple[Child, ...] = ()
+
+
+@dataclass(frozen=True)
+class Occupation:
+    code: str
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class OfferingRef:
+    """An offering found by its name ("Why is a course not shown?")."""
+
+    id: int
+    title: dict[str, str]
+    place: str
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why an offering is not in the person's list: the first rule that keeps them out (`rule`), or None when
+    it is open to them (`goal` and `position` then say where it is, `child_birth_year` for whom)."""
+
+    title: dict[str, str]
+    rule: str | None
+    params: dict = field(default_factory=dict)
+    goal: str | None = None
+    position: int | None = None
+    child_birth_year: int | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +158,21 @@ class Services(Protocol):
     async def set_municipality(self, code: str) -> None: ...
     async def set_birth_year(self, year: int) -> None: ...
     async def add_child(self, birth_year: int) -> int: ...
+    async def answers(self) -> Answers: ...
+    async def set_answer(self, key: str, value: object) -> None:
+        """key: permit_status, permit_month, schooling_years, swedish_level, schedule, max_travel_km or
+        occupations (codes)."""
+        ...
+
+    async def remove_child(self, child_id: int) -> None: ...
+    async def find_occupations(self, text: str) -> list[Occupation]: ...
+    async def questions(self, goal: str, child_id: int | None) -> tuple[str, ...]:
+        """The questions to ask before the first results: not yet answered, and their answer changes the
+        list (the rest are offered after it, in `MatchPage.questions`)."""
+        ...
+
+    async def find_offerings(self, text: str, limit: int = 3) -> list[OfferingRef]: ...
+    async def why_not(self, offering_id: int) -> Explanation: ...
     async def match(self, goal: str, child_id: int | None, offset: int, limit: int) -> MatchPage: ...
     async def offering(self, offering_id: int) -> OfferingDetail | None: ...
     async def free_slots(self, offering_id: int, offset: int, limit: int) -> list[Slot]: ...

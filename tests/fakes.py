@@ -22,6 +22,11 @@ class FakeServices:
     names: dict[str, str] = field(
         default_factory=lambda: {"0127": "Botkyrka", "0126": "Huddinge", "0180": "Stockholm"}
     )
+    # Matching answers: what was told, the questions asked before the results and after them.
+    answered: dict = field(default_factory=dict)
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    removed: list[int] = field(default_factory=list)
 
     async def person(self) -> ports.Person:
         return ports.Person(self.language, self.consented, self.municipality_code, self.birth_year)
@@ -81,7 +86,48 @@ class FakeServices:
 
     async def match(self, goal: str, child_id: int | None, offset: int, limit: int) -> ports.MatchPage:
         items = [self._summary(n) for n in range(1, self.offerings + 1)]
-        return ports.MatchPage(items[offset : offset + limit], len(items))
+        questions = tuple(q for q in self.after if q not in self.answered)
+        return ports.MatchPage(items[offset : offset + limit], len(items), questions=questions)
+
+    async def answers(self) -> ports.Answers:
+        told = self.answered
+        return ports.Answers(
+            self.municipality_code,
+            self.birth_year,
+            permit_status=told.get("permit_status"),
+            permit_month=told.get("permit_month"),
+            schooling_years=told.get("schooling_years"),
+            swedish_level=told.get("swedish_level"),
+            occupations=tuple(ports.Occupation(c, {"en": c.title()}) for c in told.get("occupations", ())),
+            schedule=tuple(told.get("schedule", ())),
+            max_travel_km=told.get("max_travel_km"),
+            children=tuple(
+                ports.Child(n, year) for n, year in enumerate(self.children, 1) if n not in self.removed
+            ),
+        )
+
+    async def set_answer(self, key: str, value: object) -> None:
+        self.answered[key] = value
+
+    async def remove_child(self, child_id: int) -> None:
+        self.removed.append(child_id)
+
+    async def find_occupations(self, text: str) -> list[ports.Occupation]:
+        return [ports.Occupation("cook", {"en": "Cook", "sv": "Kock"})] if "cook" in text.lower() else []
+
+    async def questions(self, goal: str, child_id: int | None) -> tuple[str, ...]:
+        return tuple(q for q in self.before if q not in self.answered)
+
+    async def find_offerings(self, text: str, limit: int = 3) -> list[ports.OfferingRef]:
+        found = [ports.OfferingRef(n, {"en": f"Course {n}"}, "Tumba") for n in (1, 2)]
+        return found[: 1 if "1" in text else 2] if "course" in text.lower() else []
+
+    async def why_not(self, offering_id: int) -> ports.Explanation:
+        return ports.Explanation(
+            {"en": f"Course {offering_id}"},
+            "residence",
+            {"open_to": "municipality", "municipality": "Stockholm", "home": "Botkyrka", "place": "Tumba"},
+        )
 
     async def offering(self, offering_id: int) -> ports.OfferingDetail | None:
         if not 1 <= offering_id <= self.offerings:
