@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import logs, retention, scheduler
+from bot import logs, outbox, retention, scheduler
 from bot.config import Settings
 from bot.db import make_engine, session_factory
 from bot.municipalities import MunicipalityDirectory
@@ -50,8 +50,9 @@ def configure_logging(level: str) -> None:
 
 
 def start_jobs(application: App) -> AsyncIOScheduler:
-    """The timed jobs every instance runs: the reminder sweep and the retention job (both claim rows, so
-    several instances never do the same work twice). Call inside the running event loop."""
+    """The timed jobs every instance runs: the reminder sweep, the retention job and the broadcast
+    dispatch (all claim rows, so several instances never do the same work twice). Call inside the running
+    event loop."""
     settings = application.settings
     jobs = scheduler.create_scheduler(settings.timezone)
     instance = f"{socket.gethostname()}:{os.getpid()}"
@@ -62,5 +63,12 @@ def start_jobs(application: App) -> AsyncIOScheduler:
         settings.retention_months, settings.retention_warning_days, settings.message_history_days
     )
     scheduler.add_retention(jobs, application.factory, policy, localedir=application.runner.localedir)
+    outbox.QUIET_TZ = settings.tz
+    scheduler.add_broadcast_dispatch(
+        jobs,
+        application.factory,
+        localedir=application.runner.localedir,
+        sms_budget=settings.sms_segment_budget,
+    )
     jobs.start()
     return jobs

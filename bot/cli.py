@@ -14,6 +14,7 @@ from rich.table import Table
 
 from bot import privacy, reference, server
 from bot.app import configure_logging, open_app, start_jobs
+from bot.broadcast_cli import broadcast_app
 from bot.channels import terminal
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import make_engine, session_factory, transaction, upgrade
@@ -25,6 +26,7 @@ db_app = typer.Typer(help="The database.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The catalogue of offerings.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(broadcast_app, name="broadcast")
 app.add_typer(sync_app, name="sync")
 app.add_typer(feed_app, name="feed")
 console = Console()

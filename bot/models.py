@@ -295,6 +295,8 @@ class Person(Base):
     last_active_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # Set when the person was told their data will be erased for inactivity; cleared when they write.
     retention_warned_at: Mapped[datetime | None]
+    # Set when the person muted staff announcements (NEWS OFF, the Telegram button): still served otherwise.
+    news_muted_at: Mapped[datetime | None]
 
     identities: Mapped[list[ChannelIdentity]] = relationship(
         back_populates="person", cascade="all, delete-orphan"
@@ -466,6 +468,24 @@ class Announcement(Base):
     status: Mapped[str] = mapped_column(String(20), default="draft")
     scheduled_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # bot/broadcasts.py: when the audience was queued in full, when it ended (everything sent, stopped or
+    # cancelled), and why a dispatch failed (shown to staff, never silent).
+    fanned_out_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(200))
+
+
+class StaffAudit(Base):
+    """Every staff action (create, schedule, send, cancel, stop a broadcast; add or remove staff)."""
+
+    __tablename__ = "staff_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 PRIORITY_REPLY = 0
@@ -489,7 +509,9 @@ class OutboundMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     dedupe_key: Mapped[str | None] = mapped_column(String(100), unique=True)
-    announcement_id: Mapped[int | None] = mapped_column(ForeignKey("announcements.id", ondelete="SET NULL"))
+    announcement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("announcements.id", ondelete="SET NULL"), index=True
+    )
     provider_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
     # What the provider reported later (an SMS status callback: sent, delivered, undelivered, failed). Kept
     # apart from `status`, which is the outbox's own: a provider's "queued" must never queue a row again.
@@ -497,3 +519,7 @@ class OutboundMessage(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # Bulk rows that must not go out in quiet hours (21:00-08:00 local): the sender leaves them queued.
+    hold_quiet: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # The language the row was written in (a broadcast's report counts by it).
+    language: Mapped[str | None] = mapped_column(String(8))

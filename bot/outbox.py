@@ -9,12 +9,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import transaction
-from bot.models import PRIORITY_REPLY, ChannelIdentity, OutboundMessage
+from bot.models import PRIORITY_BULK, PRIORITY_REPLY, ChannelIdentity, OutboundMessage
 from dialogs.model import Output
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,17 @@ Send = Callable[[str, Output], Awaitable[str | None]]
 # splits one here: each part is queued as its own row, so a retry after a partial send repeats nothing.
 Splitter = Callable[[Output], list[Output]]
 SPLITTERS: dict[str, Splitter] = {}
+# A channel whose provider can be asked whether a message went out registers how here: given a row's address,
+# its output and when it was claimed, the provider's id of that message, or None. A row found still "sending"
+# (its sender died while handing it over) is looked up before it is sent again (bot/channels/sms.py).
+Reconciler = Callable[[str, Output, datetime], Awaitable[str | None]]
+RECONCILERS: dict[str, Reconciler] = {}
+# Rows are claimed a few at a time (a bulk row alone); rows left "sending" are looked for this often.
+CLAIM_BATCH = 10
+STALE_CHECK = timedelta(seconds=10)
+_stale_checked: dict[str, datetime] = {}
+# Rows with `hold_quiet` (announcements) stay queued during quiet hours in this zone (bot/app.py sets it).
+QUIET_TZ = ZoneInfo("Europe/Stockholm")
 
 
 def queue(
@@ -65,29 +77,58 @@ def backoff(attempts: int) -> timedelta:
 async def claim(
     factory: async_sessionmaker[AsyncSession], channel: str, now: datetime, limit: int = 50
 ) -> list[OutboundMessage]:
-    """Marks up to `limit` due rows as "sending" and returns them, replies before bulk, oldest first."""
+    """Marks up to `limit` due rows as "sending" and returns them, replies before bulk, oldest first.
+
+    Bulk rows are claimed one at a time, so that a sender that dies leaves at most one of them in doubt
+    (handed to the provider, not yet marked sent); rows marked `hold_quiet` wait out the quiet hours."""
+    from bot.reminders import in_quiet_hours  # bot.reminders queues through this module
+
+    quiet = in_quiet_hours(now, QUIET_TZ)
     async with transaction(factory) as session:
-        query = (
-            select(OutboundMessage)
-            .where(
-                OutboundMessage.channel == channel,
-                or_(
-                    OutboundMessage.status == "queued",
-                    (OutboundMessage.status == "sending") & (OutboundMessage.next_attempt_at <= now),
-                ),
-                or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now),
-            )
-            .order_by(OutboundMessage.priority, OutboundMessage.id)
-            .limit(limit)
+        rows = await _due(session, channel, now, min(limit, CLAIM_BATCH), quiet)
+        rows = (
+            rows[:1]
+            if rows and rows[0].priority >= PRIORITY_BULK
+            else [row for row in rows if row.priority < PRIORITY_BULK]
         )
-        if session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = list((await session.scalars(query)).all())
         for row in rows:
+            # Found "sending": its sender died with it in hand. Sent or not, the provider may be able to say.
+            stale = row.status == "sending" and row.next_attempt_at is not None
+            row.in_doubt_since = row.next_attempt_at - STALE_SENDING if stale else None
             row.status = "sending"
             row.attempts += 1
             row.next_attempt_at = now + STALE_SENDING
         return rows
+
+
+async def _due(
+    session: AsyncSession, channel: str, now: datetime, limit: int, quiet: bool
+) -> list[OutboundMessage]:
+    """Due rows, queued or left "sending" by a sender that died, in order. Each query walks the queue index
+    (status, channel, priority, id) in order instead of sorting the whole queue; rows of dead senders are
+    looked for every STALE_CHECK (they have waited STALE_SENDING already)."""
+    queued = (OutboundMessage.status == "queued") & or_(
+        OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now
+    )
+    stale = (OutboundMessage.status == "sending") & (OutboundMessage.next_attempt_at <= now)
+    rows: list[OutboundMessage] = []
+    last = _stale_checked.get(channel)
+    check_stale = last is None or not timedelta(0) <= now - last < STALE_CHECK
+    if check_stale:
+        _stale_checked[channel] = now
+    for condition in (queued, stale) if check_stale else (queued,):
+        query = (
+            select(OutboundMessage)
+            .where(OutboundMessage.channel == channel, condition)
+            .order_by(OutboundMessage.priority, OutboundMessage.id)
+            .limit(limit)
+        )
+        if quiet:
+            query = query.where(OutboundMessage.hold_quiet.is_(False))
+        if session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows.extend((await session.scalars(query)).all())
+    return sorted(rows, key=lambda row: (row.priority, row.id))[:limit]
 
 
 async def finish(
@@ -173,42 +214,65 @@ async def deliver(
     pacer: Pacer | None = None,
     limit: int = 50,
 ) -> Delivery:
-    """Sends what is due on `channel`, replies first. Stops early when the provider asks us to wait."""
-    rows = await claim(factory, channel, clock(), limit)
-    delivery = Delivery(claimed=len(rows))
+    """Sends what is due on `channel`, replies first, up to `limit` messages. Stops early when the provider
+    asks us to wait. Claims again after each batch: bulk rows come one per claim, and a reply queued
+    meanwhile goes before the next of them."""
+    delivery = Delivery()
     unreachable: set[str] = set()
     # An address whose message failed for now: what follows for it waits too, so it arrives in order.
     held: dict[str, datetime] = {}
-    for index, row in enumerate(rows):
-        if row.address in unreachable:
-            await finish(factory, row.id, error="unreachable", now=clock(), final=True)
-            continue
-        if row.address in held:
-            await release(factory, [row.id], held[row.address])
-            continue
-        if pacer:
-            await pacer.wait(row.address, bulk=row.priority > PRIORITY_REPLY)
-        try:
-            provider_id = await send(row.address, Output.from_dict(row.payload))
-        except RetryAfter as exc:
-            delivery.pause_until = clock() + timedelta(seconds=exc.seconds)
-            await release(factory, [r.id for r in rows[index:]], delivery.pause_until)
-            return delivery
-        except Unreachable:
-            unreachable.add(row.address)
-            await mark_unreachable(factory, channel, row.address, clock())
-            await finish(factory, row.id, error="unreachable", now=clock(), final=True)
-            continue
-        except PermanentFailure as exc:
-            await finish(factory, row.id, error=f"refused: {exc}", now=clock(), final=True)
-            continue
-        except Exception as exc:  # noqa: BLE001 - network errors and 5xx: retried with backoff
-            log.warning("send failed, will retry", extra={"channel": channel, "error": type(exc).__name__})
-            await finish(factory, row.id, error=f"{type(exc).__name__}: {exc}", now=clock())
-            held[row.address] = clock() + backoff(row.attempts)
-            continue
-        await finish(factory, row.id, provider_id=provider_id, now=clock())
-        delivery.sent += 1
+    while delivery.claimed < limit:
+        rows = await claim(factory, channel, clock(), limit - delivery.claimed)
+        if not rows:
+            break
+        delivery.claimed += len(rows)
+        for index, row in enumerate(rows):
+            if row.address in unreachable:
+                await finish(factory, row.id, error="unreachable", now=clock(), final=True)
+                continue
+            if row.address in held:
+                await release(factory, [row.id], held[row.address])
+                continue
+            reconcile = RECONCILERS.get(channel)
+            if reconcile and getattr(row, "in_doubt_since", None):
+                try:
+                    found = await reconcile(row.address, Output.from_dict(row.payload), row.in_doubt_since)
+                except Exception:  # noqa: BLE001 - the lookup failed: put the row back, ask again later
+                    log.warning(
+                        "could not ask the provider about a message in doubt", extra={"channel": channel}
+                    )
+                    await release(factory, [row.id], clock() + backoff(row.attempts))
+                    continue
+                if found:
+                    log.info("a message in doubt had gone out; not sent again", extra={"channel": channel})
+                    await finish(factory, row.id, provider_id=found, now=clock())
+                    delivery.sent += 1
+                    continue
+            if pacer:
+                await pacer.wait(row.address, bulk=row.priority > PRIORITY_REPLY)
+            try:
+                provider_id = await send(row.address, Output.from_dict(row.payload))
+            except RetryAfter as exc:
+                delivery.pause_until = clock() + timedelta(seconds=exc.seconds)
+                await release(factory, [r.id for r in rows[index:]], delivery.pause_until)
+                return delivery
+            except Unreachable:
+                unreachable.add(row.address)
+                await mark_unreachable(factory, channel, row.address, clock())
+                await finish(factory, row.id, error="unreachable", now=clock(), final=True)
+                continue
+            except PermanentFailure as exc:
+                await finish(factory, row.id, error=f"refused: {exc}", now=clock(), final=True)
+                continue
+            except Exception as exc:  # noqa: BLE001 - network errors and 5xx: retried with backoff
+                log.warning(
+                    "send failed, will retry", extra={"channel": channel, "error": type(exc).__name__}
+                )
+                await finish(factory, row.id, error=f"{type(exc).__name__}: {exc}", now=clock())
+                held[row.address] = clock() + backoff(row.attempts)
+                continue
+            await finish(factory, row.id, provider_id=provider_id, now=clock())
+            delivery.sent += 1
     return delivery
 
 

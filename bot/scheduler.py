@@ -32,7 +32,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import reminders, retention
+from bot import broadcasts, reminders, retention
 from catalog_sync.feeds import load_feeds, sync_settings
 from catalog_sync.sync import SyncResult, run_feeds
 
@@ -175,4 +175,50 @@ async def retention_run(
 ) -> dict[str, int]:
     outcome = await retention.run(factory, policy, now=datetime.now(UTC), tz=tz, localedir=localedir)
     log.info("retention", extra=outcome)
+    return outcome
+
+
+BROADCAST_DISPATCH_JOB = "broadcast-dispatch"
+
+
+def add_broadcast_dispatch(
+    scheduler: AsyncIOScheduler,
+    factory: async_sessionmaker[AsyncSession],
+    *,
+    localedir: Path,
+    sms_budget: int = 3,
+    every_seconds: int = 60,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Job:
+    """Starts the staff announcements that are due and finishes a fan-out a crash interrupted
+    (bot/broadcasts.py). Safe with several instances: announcements are claimed, outbox rows deduplicated."""
+    return scheduler.add_job(
+        broadcast_dispatch,
+        IntervalTrigger(seconds=every_seconds, timezone=scheduler.timezone),
+        id=BROADCAST_DISPATCH_JOB,
+        name=f"broadcast dispatch, every {every_seconds} s",
+        kwargs={
+            "factory": factory,
+            "tz": scheduler.timezone,
+            "localedir": localedir,
+            "sms_budget": sms_budget,
+            "clock": clock,
+        },
+        replace_existing=True,
+        next_run_time=datetime.now(UTC),
+    )
+
+
+async def broadcast_dispatch(
+    factory: async_sessionmaker[AsyncSession],
+    tz: ZoneInfo,
+    localedir: Path,
+    sms_budget: int,
+    clock: Callable[[], datetime],
+) -> dict[str, int]:
+    outcome = await broadcasts.dispatch_due(
+        factory, now=clock(), tz=tz, localedir=localedir, sms_budget=sms_budget
+    )
+    if any(outcome.values()):
+        log.log(logging.WARNING if outcome["failed"] else logging.INFO, "broadcasts", extra=outcome)
     return outcome

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
 import dialogs.flows  # noqa: F401 - registers the steps
-from bot import outbox, privacy
+from bot import broadcasts, outbox, privacy
 from bot.db import transaction
 from bot.models import ChannelIdentity, ConversationState, InboundMessage, Person
 from bot.municipalities import MunicipalityDirectory
@@ -93,7 +93,11 @@ class TurnRunner:
             services = TurnServices(session, person, self.directory, now, self.rng, channel, self.tz)
             t = Translator(self.localedir, person.language, self.tz)
             ctx = Context(services, t, now, self.max_chars, help_contact=self.help_contacts.get(channel))
-            outputs, new_state = await run_step(state.data, inbound, ctx)
+            news = broadcasts.news_word(inbound) if person.opted_out_at is None else None
+            if news:  # announcements muted or unmuted; the conversation stays where it was
+                outputs, new_state = [broadcasts.set_news(person, news, t, now)], state.data
+            else:
+                outputs, new_state = await run_step(state.data, inbound, ctx)
             person_id: int | None = person.id
             if services.erase_requested:
                 await privacy.erase(session, person, now)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -149,6 +149,7 @@ class SmsChannel:
         self._client: Client | None = None
         self._http: _TwilioHttpClient | None = None
         outbox.SPLITTERS[CHANNEL] = self.split
+        outbox.RECONCILERS[CHANNEL] = self.reconcile
         if settings.sms_help_contact:
             runner.help_contacts[CHANNEL] = settings.sms_help_contact
 
@@ -181,6 +182,21 @@ class SmsChannel:
         for part in parts:
             sid = await self._create(address, part)
         return sid
+
+    async def reconcile(self, address: str, output: Output, since: datetime) -> str | None:
+        """A row left "sending" by a sender that died: did Twilio take it? Our messages to `address` created
+        since the row was claimed (a minute's slack for clocks) with the same text; the newest one's id."""
+        bodies = set(render_sms(output, budget_segments=self.budget))
+        sender = {} if self.sender.startswith("MG") else {"from_": self.sender}
+        try:
+            messages = await self._rest().api.account.messages.list_async(to=address, limit=20, **sender)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise await self._failure(address, exc) from None
+        for message in messages:
+            created = message.date_created
+            if message.body in bodies and (created is None or created >= since - timedelta(minutes=1)):
+                return message.sid
+        return None
 
     # --- sending --------------------------------------------------------------------------------------
 
