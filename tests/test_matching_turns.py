@@ -58,7 +58,7 @@ async def test_work_experience_is_kept_as_occupation_codes_only(runner, factory,
 
 
 async def test_a_child_seeking_asylum_still_gets_school(runner, factory, catalogue) -> None:
-    await converse(runner, *ONBOARD, "menu", "5", "3", "3", "10")
+    await converse(runner, *ONBOARD, "menu", "my answers", "3", "3", "10")
     assert (await _self(factory)).permit_status == "asylum"
     *_, text = await converse(runner, "1", "4", "2017")
     assert text.startswith("3 schools for your child:")
@@ -68,7 +68,7 @@ async def test_a_child_seeking_asylum_still_gets_school(runner, factory, catalog
 
 async def test_why_stockholms_class_is_not_shown_to_a_botkyrka_resident(runner, catalogue) -> None:
     await converse(runner, *ONBOARD, "1", "1990")
-    *_, text = await converse(runner, "menu", "6", "Språkintroduktion Södermalm")
+    *_, text = await converse(runner, "menu", "why", "Språkintroduktion Södermalm")
     assert text.startswith("Language introduction, Södermalm: It is only for residents of Stockholm.")
     *_, text = await converse(runner, "SFI B kvällstid Huddinge")
     assert text.startswith(
