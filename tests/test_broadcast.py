@@ -331,3 +331,56 @@ async def test_news_off_mutes_announcements_only_and_news_on_brings_them_back(fa
     async with factory() as session:
         assert (await session.get(Person, people["ar_tg"])).news_muted_at is not None
         assert (await session.get(Person, people["sv_sms"])).news_muted_at is None
+
+
+async def test_the_report_counts_what_the_sms_status_callbacks_said(factory, town):
+    from bot.channels.sms import record_status
+
+    member_id, _ = town
+    announcement_id = await _create(factory, member_id, audience=Audience(["0127"], channels=["sms"]))
+    await _send_now(factory, member_id, announcement_id)
+    sids = iter(f"SM{i}" for i in range(10))
+
+    async def send(address: str, output: Output) -> str:
+        return next(sids)
+
+    await outbox.deliver(factory, "sms", send, lambda: NOW)
+    assert await record_status(factory, "SM0", "delivered", None, NOW)
+    assert await record_status(factory, "SM1", "undelivered", 30003, NOW)
+    async with factory() as session:
+        report = await broadcasts.report(session, announcement_id)
+    assert report.totals == {"queued": 0, "sent": 2, "delivered": 1, "failed": 1, "cancelled": 0}
+    assert sum(counts["delivered"] + counts["failed"] for counts in report.rows.values()) == 2
+
+
+async def test_the_dispatch_job_is_on_the_scheduler_and_starts_what_is_due(factory, town):
+    from bot import scheduler
+
+    member_id, _ = town
+    jobs = scheduler.create_scheduler()
+    job = scheduler.add_broadcast_dispatch(jobs, factory, localedir=LOCALES)
+    assert job.id == scheduler.BROADCAST_DISPATCH_JOB
+    announcement_id = await _create(factory, member_id)
+    async with transaction(factory) as session:
+        await broadcasts.schedule(session, await session.get(Staff, member_id), announcement_id, NOW, NOW)
+    outcome = await scheduler.broadcast_dispatch(factory, STOCKHOLM, LOCALES, 3, lambda: NOW)
+    assert outcome["started"] == 1 and outcome["queued"] == 5
+
+
+async def test_a_telegram_message_in_doubt_is_sent_again(factory, town):
+    """Telegram cannot be asked what went out: a row its sender died with is sent again (docs/staff.md)."""
+    member_id, _ = town
+    announcement_id = await _create(factory, member_id, audience=Audience(["0127"], channels=["telegram"]))
+    await _send_now(factory, member_id, announcement_id)
+    [claimed] = await outbox.claim(factory, "telegram", NOW)
+    sent: list[str] = []
+
+    async def send(address: str, output: Output) -> str:
+        sent.append(address)
+        return "1"
+
+    await outbox.deliver(factory, "telegram", send, lambda: NOW + outbox.STALE_SENDING + timedelta(seconds=1))
+    assert sorted(sent) == ["1001", "1002"]  # the one in doubt, and the other one
+    async with factory() as session:
+        row = await session.get(OutboundMessage, claimed.id)
+    assert (row.status, row.attempts) == ("sent", 2)
