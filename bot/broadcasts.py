@@ -5,7 +5,7 @@ The life of an announcement (`Announcement.status`):
 
     draft ──schedule──> scheduled ──(due: dispatch)──> sending ──(nothing left queued)──> sent
       └──────cancel──────────┴──> cancelled              └──stop──> stopped (queued rows cancelled)
-                                                         └──(the audience could not be read)──> failed
+      (due more than MAX_LATE ago: every instance was down) ──> failed, with the reason in `error`
 
 Fan-out (`dispatch_due`, run every minute by the scheduler): the audience is selected again, and one outbox
 row per person is inserted in batches with `ON CONFLICT DO NOTHING` on the dedupe key
@@ -25,7 +25,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -66,6 +66,8 @@ AGE_GROUPS: dict[str, tuple[int, int]] = {
 GOALS = ("sfi", "study", "work", "school")
 MAX_TEXT = 1000
 BATCH = 1000
+# A scheduled announcement found due later than this (every instance was down) is not sent late.
+MAX_LATE = timedelta(hours=12)
 # The Telegram button under every announcement; bot/channels/telegram.py passes its press as this choice.
 MUTE_CHOICE = "news:off"
 
@@ -571,6 +573,13 @@ async def dispatch_due(
         if session.bind.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         for announcement in (await session.scalars(query)).all():
+            if now - announcement.scheduled_at > MAX_LATE:
+                # Due while no instance ran: news of an open day is wrong days later. Staff see why.
+                announcement.status, announcement.finished_at = "failed", now
+                announcement.error = "not sent: no server was running when it was due; send it again"
+                outcome["failed"] += 1
+                log.warning("a scheduled broadcast was missed", extra={"announcement": announcement.id})
+                continue
             announcement.status = "sending"
             outcome["started"] += 1
     async with factory() as session:

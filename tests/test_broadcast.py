@@ -384,3 +384,18 @@ async def test_a_telegram_message_in_doubt_is_sent_again(factory, town):
     async with factory() as session:
         row = await session.get(OutboundMessage, claimed.id)
     assert (row.status, row.attempts) == ("sent", 2)
+
+
+async def test_an_announcement_missed_while_no_server_ran_is_not_sent_late_and_says_so(factory, town):
+    member_id, _ = town
+    announcement_id = await _create(factory, member_id)
+    async with transaction(factory) as session:
+        member = await session.get(Staff, member_id)
+        await broadcasts.schedule(session, member, announcement_id, NOW + timedelta(hours=1), NOW)
+    later = NOW + timedelta(days=2)
+    outcome = await broadcasts.dispatch_due(factory, now=later, tz=STOCKHOLM, localedir=LOCALES)
+    assert outcome["failed"] == 1 and outcome["started"] == 0
+    assert await _queued(factory, announcement_id) == []
+    async with factory() as session:
+        report = await broadcasts.report(session, announcement_id)
+    assert report.announcement.status == "failed" and "no server" in report.announcement.error
