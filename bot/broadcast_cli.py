@@ -19,7 +19,7 @@ from bot import broadcasts
 from bot.broadcasts import Audience, BroadcastError
 from bot.config import Settings
 from bot.db import make_engine, session_factory, transaction
-from bot.models import Announcement, Staff
+from bot.models import Announcement, Staff, StaffAudit
 from bot.phones import to_e164
 from bot.reminders import in_quiet_hours
 
@@ -263,3 +263,26 @@ def _localedir():
     from bot.turns import LOCALES
 
     return LOCALES
+
+
+@broadcast_app.command("audit")
+def audit_log(limit: int = typer.Option(50, help="How many, newest first.")) -> None:
+    """The staff audit log: who did what to which announcement, and when."""
+    config = _settings()
+
+    async def work(session: AsyncSession) -> list[tuple[StaffAudit, Staff | None]]:
+        query = (
+            select(StaffAudit, Staff)
+            .outerjoin(Staff, Staff.id == StaffAudit.staff_id)
+            .order_by(StaffAudit.id.desc())
+            .limit(limit)
+        )
+        return [(entry, member) for entry, member in (await session.execute(query)).all()]
+
+    table = Table("time", "staff", "action", "target", "details")
+    for entry, member in _run(config, work):
+        who = (str(member.telegram_id or "") or member.phone or str(member.id)) if member else "(removed)"
+        details = ", ".join(f"{key}={value}" for key, value in entry.details.items())
+        when = entry.created_at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M")
+        table.add_row(when, who, entry.action, entry.target or "", details)
+    console.print(table)
