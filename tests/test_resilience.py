@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot import reference
+from bot import broadcasts, reference
 from bot.db import make_engine, session_factory, transaction, upgrade
 from bot.models import (
     ChannelIdentity,
@@ -28,6 +28,8 @@ from bot.models import (
     Person,
     Profile,
     Reminder,
+    Staff,
+    StaffScope,
 )
 from bot.municipalities import MunicipalityDirectory
 from bot.turns import TurnRunner
@@ -50,6 +52,7 @@ pytestmark = pytest.mark.skipif(
 
 ROOT = Path(__file__).resolve().parent.parent
 ME, OTHER = "+46701234567", "+46707654321"
+NEWS_SV, NEWS_EN = "Ny kvällskurs i sfi.", "A new evening SFI class."
 
 
 async def _prepare(url: str) -> None:
@@ -170,6 +173,13 @@ async def _booking_with_a_due_reminder(url: str) -> str:
         session.add(request)
         await session.flush()
         session.add(Reminder(intake_request_id=request.id, due_at=now - timedelta(minutes=1)))
+        member = Staff(role="admin", telegram_id=4242, scopes=[StaffScope(municipality_code="0127")])
+        session.add(member)
+        await session.flush()
+        announcement = await broadcasts.create(
+            session, member, {"sv": NEWS_SV, "en": NEWS_EN}, broadcasts.Audience(["0127"]), now, urgent=True
+        )
+        await broadcasts.schedule(session, member, announcement.id, None, now)
     await engine.dispose()
     return "ACD-EFH"
 
@@ -220,7 +230,9 @@ async def _wait_for(predicate, seconds: float = 20.0) -> None:
         await asyncio.sleep(0.1)
 
 
-async def test_two_instances_answer_each_message_once_and_send_each_reminder_once(private_pg, twilio):
+async def test_two_instances_answer_each_message_once_and_send_each_reminder_and_announcement_once(
+    private_pg, twilio
+):
     reference_code = await _booking_with_a_due_reminder(private_pg.url)
     zone = _daytime_zone()
     ports = [_free_port(), _free_port()]
@@ -259,11 +271,13 @@ async def test_two_instances_answer_each_message_once_and_send_each_reminder_onc
             assert await deliver(ports[1], "2", "SM" + "2" * 32) == 200
             await _wait_for(lambda: len(twilio.bodies(ME)) > 1)
             assert twilio.bodies(ME)[1].startswith("We save your answers")
-            # Both instances run the reminder sweep; the reminder goes out once.
-            await _wait_for(lambda: twilio.bodies(OTHER))
+            # Both instances run the reminder sweep and the broadcast dispatch: each goes out once.
+            await _wait_for(lambda: len(twilio.bodies(OTHER)) >= 2)
             await asyncio.sleep(2)
-            reminders = twilio.bodies(OTHER)
-            assert len(reminders) == 1 and reference_code in reminders[0]
+            received = twilio.bodies(OTHER)
+            assert sum(reference_code in body for body in received) == 1
+            assert sum(NEWS_EN in body for body in received) == 1
+            assert len(received) == 2, received
     finally:
         for process in instances:
             process.terminate()
