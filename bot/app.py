@@ -15,6 +15,7 @@ from bot import logs, outbox, retention, scheduler
 from bot.config import Settings
 from bot.db import make_engine, session_factory
 from bot.municipalities import MunicipalityDirectory
+from bot.reminders import parse_offsets
 from bot.turns import TurnRunner
 
 
@@ -39,6 +40,8 @@ async def open_app(settings: Settings) -> AsyncIterator[App]:
             tz=settings.tz,
             max_chars=settings.max_message_chars,
             rate_limit=settings.rate_limit_per_minute,
+            reminder_offsets=parse_offsets(settings.reminder_offsets),
+            offer_hours=settings.waitlist_offer_hours,
         )
         yield App(settings, engine, factory, runner)
     finally:

@@ -40,6 +40,17 @@ class Settings(BaseSettings):
     twilio_api_base: str | None = None
     sms_per_second: float = Field(default=1.0, gt=0, le=100)
     sms_help_contact: str | None = Field(default=None, max_length=60)
+    # Reminders before an intake meeting ("24h,2h"; also "1d", "90m") and how long a waiting-list offer holds.
+    reminder_offsets: str = "24h,2h"
+    waitlist_offer_hours: int = Field(default=24, ge=1, le=168)
+
+    @field_validator("reminder_offsets")
+    @classmethod
+    def _offsets(cls, value: str) -> str:
+        from bot.reminders import parse_offsets
+
+        parse_offsets(value)
+        return value
 
     @field_validator("database_url")
     @classmethod

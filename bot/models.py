@@ -415,9 +415,55 @@ class IntakeRequest(Base):
     channel: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Why staff declined (told to the person); what the nightly sync changed after the booking ("changed"
+    # or "withdrawn", shown to staff by `vagvisare intake list`), and when.
+    decline_reason: Mapped[str | None] = mapped_column(String(200))
+    catalogue_change: Mapped[str | None] = mapped_column(String(20))
+    catalogue_changed_at: Mapped[datetime | None]
 
     offering: Mapped[Offering] = relationship(lazy="joined")
     slot: Mapped[IntakeSlot | None] = relationship(lazy="joined")
+
+
+ACTIVE_WAITING = "status IN ('waiting', 'offered')"
+
+
+class WaitlistEntry(Base):
+    """A person waiting for a seat of an offering (any of its times, or one slot). status: waiting, offered
+    (a freed seat is held for them until `offer_expires_at`), booked, expired, declined or left. Adult
+    education orders the least schooled first (`schooling_years`, the Education Act 20 kap. 9 §)."""
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (
+        Index(
+            "uq_waitlist_entries_active",
+            "person_id",
+            "offering_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_WAITING),
+            postgresql_where=text(ACTIVE_WAITING),
+        ),
+        Index("ix_waitlist_entries_queue", "offering_id", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offerings.id", ondelete="CASCADE"))
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("intake_slots.id", ondelete="SET NULL"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    profile_id: Mapped[int | None] = mapped_column(ForeignKey("profiles.id", ondelete="SET NULL"))
+    schooling_years: Mapped[int | None] = mapped_column(Integer)
+    language: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(20), default="waiting")
+    offered_slot_id: Mapped[int | None] = mapped_column(ForeignKey("intake_slots.id", ondelete="SET NULL"))
+    offer_expires_at: Mapped[datetime | None]
+    intake_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("intake_requests.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    offering: Mapped[Offering] = relationship(lazy="joined")
+    offered_slot: Mapped[IntakeSlot | None] = relationship(lazy="joined", foreign_keys=[offered_slot_id])
 
 
 class Reminder(Base):

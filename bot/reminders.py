@@ -35,6 +35,22 @@ ACTIVE = ("requested", "confirmed")
 BATCH = 200
 
 
+_UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+
+
+def parse_offsets(text: str) -> tuple[timedelta, ...]:
+    """REMINDER_OFFSETS: "24h,2h" (also "1d", "90m") -> the offsets, longest first. Raises ValueError."""
+    offsets = []
+    for part in text.replace(" ", "").lower().split(","):
+        number, unit = part[:-1], part[-1:]
+        if unit not in _UNITS or not number.isdigit() or int(number) == 0:
+            raise ValueError(f"reminder offset {part!r}: use a whole number and d, h or m, e.g. 24h,2h")
+        offsets.append(int(number) * _UNITS[unit])
+    if not offsets or len(offsets) > 5:
+        raise ValueError("give one to five reminder offsets, e.g. 24h,2h")
+    return tuple(sorted(set(offsets), reverse=True))
+
+
 def in_quiet_hours(moment: datetime, tz: ZoneInfo) -> bool:
     local = moment.astimezone(tz).time()
     return local >= QUIET_FROM or local < QUIET_UNTIL
@@ -176,9 +192,10 @@ def _next_morning(now: datetime, tz: ZoneInfo) -> datetime:
 
 
 def reminder_output(t: Translator, request: IntakeRequest, appointment: datetime, place: str) -> Output:
+    # Never the English word CANCEL: Twilio takes it as an opt-out before it reaches us (docs/sms.md).
     text = t._(
         "Reminder: your intake meeting is {when}, {address}. Bring an ID document if you have one. "
-        "Reference {ref}. To cancel, write CANCEL.",
+        "Reference {ref}. To cancel, write UNBOOK.",
         when=t.datetime(appointment),
         address=place,
         ref=request.reference,

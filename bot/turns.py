@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload
 
 import dialogs.flows  # noqa: F401 - registers the steps
-from bot import broadcasts, outbox, privacy
+from bot import broadcasts, outbox, privacy, reminders
 from bot.db import transaction
 from bot.models import ChannelIdentity, ConversationState, InboundMessage, Person
 from bot.municipalities import MunicipalityDirectory
@@ -54,6 +54,8 @@ class TurnRunner:
         rng: random.Random | None = None,
         max_chars: int = 1000,
         rate_limit: int = 20,
+        reminder_offsets: tuple[timedelta, ...] | None = None,
+        offer_hours: int = 24,
     ):
         self.factory = factory
         self.directory = directory
@@ -63,6 +65,8 @@ class TurnRunner:
         self.rng = rng or random.SystemRandom()
         self.max_chars = max_chars
         self.rate_limit = rate_limit
+        self.reminder_offsets = reminder_offsets or reminders.DEFAULT_OFFSETS
+        self.offer_hours = offer_hours
         # Set by a channel's sender: woken when a turn has queued replies, so they go out at once.
         self.wake: dict[str, asyncio.Event] = {}
         # Set by a channel: the staff contact its help text gives (SMS_HELP_CONTACT).
@@ -90,7 +94,9 @@ class TurnRunner:
             if pace != "ok":
                 return self._slow_down(session, identity, pace, now)
             state = await _state(session, person.id)
-            services = TurnServices(session, person, self.directory, now, self.rng, channel, self.tz)
+            services = TurnServices(
+                session, person, self.directory, now, self.rng, channel, self.tz, self.reminder_offsets
+            )
             t = Translator(self.localedir, person.language, self.tz)
             ctx = Context(services, t, now, self.max_chars, help_contact=self.help_contacts.get(channel))
             news = broadcasts.news_word(inbound) if person.opted_out_at is None else None
