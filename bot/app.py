@@ -62,6 +62,13 @@ def start_jobs(application: App) -> AsyncIOScheduler:
     scheduler.add_reminder_sweep(
         jobs, application.factory, localedir=application.runner.localedir, instance=instance
     )
+    scheduler.add_waitlist_sweep(
+        jobs,
+        application.factory,
+        ask=application.runner.interject,
+        offer_hours=settings.waitlist_offer_hours,
+        clock=application.runner.clock,
+    )
     policy = retention.Policy.of(
         settings.retention_months, settings.retention_warning_days, settings.message_history_days
     )

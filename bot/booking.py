@@ -43,6 +43,15 @@ async def free_slots(session: AsyncSession, offering_id: int, now: datetime) -> 
     )
 
 
+async def has_future_slots(session: AsyncSession, offering_id: int, now: datetime) -> bool:
+    found = await session.scalar(
+        select(IntakeSlot.id)
+        .where(IntakeSlot.offering_id == offering_id, IntakeSlot.starts_at > now)
+        .limit(1)
+    )
+    return found is not None
+
+
 async def active_request(session: AsyncSession, person_id: int, offering_id: int) -> IntakeRequest | None:
     return await session.scalar(
         select(IntakeRequest).where(

@@ -152,6 +152,42 @@ async def reminder_sweep(
     return outcome
 
 
+WAITLIST_SWEEP_JOB = "waitlist-sweep"
+
+
+def add_waitlist_sweep(
+    scheduler: AsyncIOScheduler,
+    factory: async_sessionmaker[AsyncSession],
+    *,
+    ask,
+    offer_hours: int = 24,
+    every_seconds: int = 60,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Job:
+    """Waiting-list offers nobody answered by their deadline go to the next person (bot/intake.py). Safe with
+    several instances: offers are claimed with SKIP LOCKED."""
+    return scheduler.add_job(
+        waitlist_sweep,
+        IntervalTrigger(seconds=every_seconds, timezone=scheduler.timezone),
+        id=WAITLIST_SWEEP_JOB,
+        name=f"waiting-list offers, every {every_seconds} s",
+        kwargs={"factory": factory, "ask": ask, "offer_hours": offer_hours, "clock": clock},
+        replace_existing=True,
+        next_run_time=datetime.now(UTC),
+    )
+
+
+async def waitlist_sweep(
+    factory: async_sessionmaker[AsyncSession], ask, offer_hours: int, clock: Callable[[], datetime]
+) -> dict[str, int]:
+    from bot import intake
+
+    outcome = await intake.sweep_offers(factory, now=clock(), ask=ask, offer_hours=offer_hours)
+    if any(outcome.values()):
+        log.info("waiting-list offers", extra=outcome)
+    return outcome
+
+
 def add_retention(
     scheduler: AsyncIOScheduler,
     factory: async_sessionmaker[AsyncSession],

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import booking, linking, reminders
+from bot import booking, intake, linking, reminders
 from bot.matching import Match
 from bot.matching_ports import MatchingPorts
-from bot.models import Offering, Person, Profile
+from bot.models import IntakeRequest, Offering, Person, Profile
 from bot.municipalities import MunicipalityDirectory
 from dialogs import ports
 
@@ -28,6 +28,10 @@ class TurnServices(MatchingPorts):
     tz: ZoneInfo
     reminder_offsets: tuple[timedelta, ...] = reminders.DEFAULT_OFFSETS
     erase_requested: bool = False
+    # Asks another person something outside their turn (TurnRunner.interject): a freed seat for the next
+    # one on the waiting list, who has `offer_hours` to take it.
+    ask: intake.Asker | None = None
+    offer_hours: int = intake.DEFAULT_OFFER_HOURS
 
     @property
     def today(self) -> date:
@@ -120,6 +124,7 @@ class TurnServices(MatchingPorts):
             address=address_of(offering, self.directory),
             url=offering.url,
             has_free_slots=bool(slots),
+            all_full=not slots and await booking.has_future_slots(self.session, offering_id, self.now),
         )
 
     async def _any_child_match(self, offering_id: int) -> Match | None:
@@ -163,6 +168,97 @@ class TurnServices(MatchingPorts):
             starts_at=request.slot.starts_at if request.slot else None,
             address=address_of(match.offering, self.directory),
         )
+
+    # --- my bookings, cancelling, another time, the waiting list (bot/intake.py) ----------------------
+
+    async def my_bookings(self) -> list[ports.MyBooking]:
+        found = await intake.my_bookings(self.session, self.person_row.id, self.now)
+        return [ports.MyBooking(**vars(m)) for m in found]
+
+    async def cancel_booking(self, request_id: int) -> bool:
+        request, _ = await intake.cancel(
+            self.session,
+            person_id=self.person_row.id,
+            request_id=request_id,
+            now=self.now,
+            tz=self.tz,
+            ask=self.ask,
+            offer_hours=self.offer_hours,
+        )
+        return request is not None
+
+    async def change_time(self, request_id: int, slot_id: int) -> ports.Booking:
+        status, request, _ = await intake.change_time(
+            self.session,
+            person_id=self.person_row.id,
+            request_id=request_id,
+            slot_id=slot_id,
+            now=self.now,
+            tz=self.tz,
+            ask=self.ask,
+            offsets=self.reminder_offsets,
+            offer_hours=self.offer_hours,
+        )
+        return self._booking(status, request)
+
+    def _booking(self, status: str, request: IntakeRequest | None) -> ports.Booking:
+        if request is None:
+            return ports.Booking(status=status)
+        return ports.Booking(
+            status=status,
+            reference=request.reference,
+            starts_at=request.slot.starts_at if request.slot else None,
+            address=address_of(request.offering, self.directory),
+        )
+
+    async def join_waitlist(
+        self, offering_id: int, slot_id: int | None, child_id: int | None
+    ) -> ports.Booking:
+        match = await self._eligible_match(offering_id, child_id)
+        if match is None:
+            return ports.Booking(status="ineligible")
+        own = self._self_profile()
+        status, _, position = await intake.join_waitlist(
+            self.session,
+            offering=match.offering,
+            person_id=self.person_row.id,
+            profile_id=child_id or (own.id if own else None),
+            slot_id=slot_id,
+            language=self.person_row.language,
+            now=self.now,
+        )
+        return ports.Booking(status="exists" if status == "booked" else "waiting", position=position)
+
+    async def leave_waitlist(self, entry_id: int) -> bool:
+        return await intake.leave_waitlist(self.session, self.person_row.id, entry_id, self.now)
+
+    async def waitlist_offer(self, entry_id: int) -> ports.Proposal | None:
+        entry = await intake.open_offer(self.session, self.person_row.id, entry_id, self.now)
+        if entry is None or entry.offered_slot is None:
+            return None
+        return ports.Proposal(
+            reference="",
+            title=entry.offering.title,
+            starts_at=entry.offered_slot.starts_at,
+            address=address_of(entry.offering, self.directory),
+            deadline=entry.offer_expires_at,
+        )
+
+    async def answer_waitlist(self, entry_id: int, accept: bool) -> ports.Booking:
+        status, request, _ = await intake.answer_offer(
+            self.session,
+            person_id=self.person_row.id,
+            entry_id=entry_id,
+            accept=accept,
+            now=self.now,
+            tz=self.tz,
+            rng=self.rng,
+            channel=self.channel,
+            ask=self.ask,
+            offsets=self.reminder_offsets,
+            offer_hours=self.offer_hours,
+        )
+        return self._booking(status, request)
 
 
 def address_of(offering: Offering, directory: MunicipalityDirectory) -> str:

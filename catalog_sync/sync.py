@@ -20,7 +20,7 @@ from catalog_sync import dedupe, upsert
 from catalog_sync.adapters import Adapter, Context, FeedMemory, Progress, adapter_class
 from catalog_sync.feeds import FeedConfig, FeedFile
 from catalog_sync.fetch import Fetcher, FetchError
-from catalog_sync.notify import notify_held
+from catalog_sync.notify import STOCKHOLM, notify_held
 from catalog_sync.records import (
     FeedError,
     Lazy,
@@ -290,6 +290,8 @@ def _municipalities(feed: FeedConfig) -> tuple[str, ...]:
 class SyncResult:
     reports: list[RunReport]
     duplicates: dedupe.DedupeResult | None = None
+    # Active bookings whose offering the run withdrew or changed: {"withdrawn": n, "changed": n}.
+    bookings_told: dict[str, int] = field(default_factory=dict)
 
 
 async def run_feeds(
@@ -335,4 +337,8 @@ async def run_feeds(
     result = SyncResult(reports)
     if not dry_run and feed_file.dedupe.enabled and reports:
         result.duplicates = await dedupe.run(factory, feed_file.priorities(), feed_file.dedupe, clock())
+    if not dry_run and reports:
+        from bot.intake import tell_catalogue_changes  # people booked, and staff, hear what changed
+
+        result.bookings_told = await tell_catalogue_changes(factory, now=clock(), tz=STOCKHOLM)
     return result

@@ -113,6 +113,8 @@ GLOBAL_WORDS = {
     "start": K_("keywords", "start"),
     "delete": K_("keywords", "delete|delete my data"),
     "link": K_("keywords", "link"),
+    # Never the bare English "cancel": SMS providers take it as an opt-out (STOP) word.
+    "cancel": K_("keywords", "cancel booking|unbook"),
 }
 # Global words that may be followed by a number ("LINK 123456"); the number becomes `Turn.argument`.
 WITH_NUMBER = frozenset({"link"})

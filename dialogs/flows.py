@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dialogs.bookings  # noqa: F401 - registers My bookings, cancelling and the waiting list
 from dialogs.answers import next_question
 from dialogs.engine import Answer, Context, Prompt, Turn, on_word, step
 from dialogs.i18n import N_
@@ -324,7 +325,8 @@ async def prompt_details(ctx: Context, turn: Turn) -> Prompt:
     start = _("Starts {date}.", date=ctx.t.date(item.start_date)) if item.start_date else _("Start any week.")
     lines.append(f"{schedule.capitalize()}. {start}" if schedule else start)
     lines += [reason_text(ctx, reason) for reason in detail_reasons(item)]
-    action = _("Book an intake meeting") if detail.has_free_slots else _("Send an intake request")
+    booking_times = detail.has_free_slots or detail.all_full
+    action = _("Book an intake meeting") if booking_times else _("Send an intake request")
     return Prompt("\n".join(lines), (Choice("book", action), Choice("back", _("Back"))))
 
 
@@ -338,7 +340,7 @@ async def handle_details(ctx: Context, turn: Turn, answer: Answer) -> str | None
     detail = await ctx.services.offering(turn.vars["offering"])
     if detail is None:
         return "pop"
-    if detail.has_free_slots:
+    if detail.has_free_slots or detail.all_full:
         turn.vars["slot_offset"] = 0
         return "pick_slot"
     return await _book(ctx, turn, None)
@@ -354,6 +356,8 @@ async def prompt_slot(ctx: Context, turn: Turn) -> Prompt:
     choices = [Choice(f"s{slot.id}", ctx.t.datetime(slot.starts_at)) for slot in slots[:PAGE]]
     if len(slots) > PAGE:
         choices.append(Choice("later", _("Later")))
+    if not slots and offset == 0:
+        choices.append(Choice("wait", _("Join the waiting list")))
     choices.append(Choice("none", _("No time fits me")))
     text = _("Free times:") if slots else _("There are no free times now.")
     return Prompt(text, tuple(choices))
@@ -366,6 +370,20 @@ async def handle_slot(ctx: Context, turn: Turn, answer: Answer) -> str | None:
         return None
     if answer.choice == "none":
         return await _book(ctx, turn, None)
+    if answer.choice == "wait":
+        joined = await ctx.services.join_waitlist(turn.vars["offering"], None, turn.vars.get("child"))
+        if joined.status == "waiting":
+            turn.say(
+                ctx.t._(
+                    "You are on the waiting list, place {place}. When a seat frees up, we offer it to you "
+                    "here.",
+                    place=joined.position or 1,
+                )
+            )
+        else:
+            turn.say(ctx.t._("You have already asked for this."))
+        turn.stack = []
+        return "main_menu"
     if answer.choice and answer.choice.startswith("s"):
         return await _book(ctx, turn, int(answer.choice[1:]))
     turn.say(ctx.t._("Please answer with a number."))
@@ -415,6 +433,7 @@ async def prompt_main_menu(ctx: Context, turn: Turn) -> Prompt:
         Choice("answers", _("My answers")),
         Choice("why", _("Why is a course not shown?")),
         Choice("delete", _("Delete my data")),
+        Choice("bookings", _("My bookings")),
     )
     return Prompt(_("What do you want to do now?"), choices)
 
@@ -423,6 +442,7 @@ async def prompt_main_menu(ctx: Context, turn: Turn) -> Prompt:
 async def handle_main_menu(ctx: Context, turn: Turn, answer: Answer) -> str | None:
     targets = {
         "find": "ask_goal",
+        "bookings": "my_bookings",
         "municipality": "ask_municipality",
         "language": "choose_language",
         "link": "link_menu",

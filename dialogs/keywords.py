@@ -17,7 +17,8 @@ import re
 from dialogs.text import fold
 
 # language code -> action -> words. Actions are the engine's global words: stop, start, help, menu, language,
-# back and delete (deleting is always confirmed, so a word taken for it by mistake costs one "No").
+# back, delete and cancel (a booking; deleting and cancelling are always confirmed, so a word taken for them
+# by mistake costs one "No"). A cancel word must never be a stop or delete word.
 WORDS: dict[str, dict[str, tuple[str, ...]]] = {
     # English words SMS providers treat as opt-out, opt-in and help words (the catalog has the plain ones).
     "en": {
@@ -37,6 +38,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "language": ("لغة", "اللغة"),
         "back": ("رجوع", "ارجع", "عودة", "الرجوع"),
         "delete": ("حذف", "احذف", "امسح", "احذف بياناتي"),
+        "cancel": ("إلغاء الموعد",),
     },
     "fa": {
         "stop": ("توقف", "لغو", "لغو عضویت", "ایست"),
@@ -46,6 +48,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "language": ("زبان",),
         "back": ("برگشت", "بازگشت", "عقب"),
         "delete": ("حذف", "پاک کن", "پاک کردن", "حذف اطلاعات"),
+        "cancel": ("لغو جلسه",),
     },
     "prs": {
         "stop": ("توقف", "لغو", "ایست"),
@@ -55,6 +58,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "language": ("زبان",),
         "back": ("برگشت", "عقب", "پس"),
         "delete": ("حذف", "پاک کن", "پاک کردن"),
+        "cancel": ("لغو ملاقات",),
     },
     "ps": {
         "stop": ("ودروه", "ودرول", "بند", "توقف"),
@@ -64,6 +68,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "language": ("ژبه",),
         "back": ("شاته", "بېرته"),
         "delete": ("ړنګول", "پاکول", "ړنګ یې کړه"),
+        "cancel": ("ناسته لغوه",),
     },
     "so": {
         "stop": ("jooji", "joogso"),
@@ -73,6 +78,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "language": ("luqad", "luuqad", "luqadda", "luuqadda"),
         "back": ("dib", "dib u noqo", "gadaal"),
         "delete": ("tirtir", "masax", "tirtir xogtayda"),
+        "cancel": ("baaji",),
     },
     "ti": {
         "stop": ("ኣቋርጽ", "ደው በል"),
@@ -82,6 +88,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "language": ("ቋንቋ",),
         "back": ("ንድሕሪት", "ተመለስ"),
         "delete": ("ደምስስ", "ሰርዝ"),
+        "cancel": ("ኣይመጽእን",),
     },
     "uk": {
         "stop": ("стоп", "зупинити", "зупини", "відписатися"),
@@ -91,6 +98,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "language": ("мова",),
         "back": ("назад", "повернутися"),
         "delete": ("видалити", "видали", "видалити мої дані"),
+        "cancel": ("скасувати",),
     },
     "ru": {
         "stop": ("стоп", "остановить", "отписаться"),
@@ -100,6 +108,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "language": ("язык",),
         "back": ("назад", "вернуться"),
         "delete": ("удалить", "удали", "удалить мои данные"),
+        "cancel": ("отмена",),
     },
     "ckb": {
         "stop": ("وەستان", "بوەستە", "ڕاگرتن"),
@@ -109,6 +118,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "language": ("زمان",),
         "back": ("گەڕانەوە", "دواوە", "بگەڕێوە"),
         "delete": ("سڕینەوە", "بیسڕەوە"),
+        "cancel": ("هەڵوەشاندنەوە",),
     },
     "kmr": {
         "stop": ("raweste", "rawestîne"),
@@ -118,6 +128,7 @@ WORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "language": ("ziman",),
         "back": ("paş", "vegere", "vegerîn"),
         "delete": ("jê bibe", "jêbirin", "paqij bike"),
+        "cancel": ("betal",),
     },
 }
 

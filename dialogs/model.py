@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -21,6 +22,16 @@ class Choice:
 
     id: str
     label: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with an output (an "add to calendar" file): channels that can send files send it, the
+    others ignore it."""
+
+    filename: str
+    mime_type: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,12 @@ class Output:
             expect=Expect(data.get("expect", Expect.NOTHING)),
             rtl=bool(data.get("rtl", False)),
         )
+
+
+def _attachment(data: dict | None) -> Attachment | None:
+    if not data:
+        return None
+    return Attachment(data["filename"], data["mime_type"], base64.b64decode(data["data"]))
 
 
 @dataclass(frozen=True)

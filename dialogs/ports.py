@@ -139,6 +139,22 @@ class LinkCode:
 
 
 @dataclass(frozen=True)
+class MyBooking:
+    """One line of "My bookings". kind: "request" (status requested, confirmed, declined, cancelled) or
+    "waiting" (status waiting, with the place in the queue, or offered: a seat is held for the person)."""
+
+    kind: str
+    id: int
+    reference: str | None
+    title: dict[str, str]
+    status: str
+    starts_at: datetime | None
+    address: str
+    offering_id: int
+    position: int | None = None
+
+
+@dataclass(frozen=True)
 class Person:
     language: str | None
     consented: bool
@@ -179,6 +195,17 @@ class Services(Protocol):
     async def request_intake(
         self, offering_id: int, slot_id: int | None, child_id: int | None
     ) -> Booking: ...
+    # My bookings, cancelling, another time and the waiting list (bot/intake.py).
+    async def my_bookings(self) -> list[MyBooking]: ...
+    async def cancel_booking(self, request_id: int) -> bool: ...
+    async def change_time(self, request_id: int, slot_id: int) -> Booking: ...
+    async def join_waitlist(self, offering_id: int, slot_id: int | None, child_id: int | None) -> Booking:
+        """status "waiting" (with the place in the queue as `position`), or "exists" (already booked)."""
+        ...
+
+    async def leave_waitlist(self, entry_id: int) -> bool: ...
+    async def waitlist_offer(self, entry_id: int) -> object: ...
+    async def answer_waitlist(self, entry_id: int, accept: bool) -> Booking: ...
     async def create_link_code(self) -> LinkCode: ...
     async def redeem_link_code(self, code: str) -> str:
         """Links the person who made `code` with this one: "linked", "invalid", "expired" or "own"."""

@@ -146,6 +146,65 @@ class FakeServices:
         self.bookings.append((offering_id, slot_id))
         return ports.Booking("booked", "ACD-EFH", datetime(2026, 12, 1, 9, tzinfo=UTC), "Storgatan 1, Tumba")
 
+    # My bookings: every request made is booking n (1, 2 …); `cancelled` holds the cancelled ones.
+    cancelled: set[int] = field(default_factory=set)
+    waiting: list[int] = field(default_factory=list)
+
+    async def my_bookings(self) -> list[ports.MyBooking]:
+        found = [
+            ports.MyBooking(
+                "request",
+                n,
+                f"ACD-EF{n}",
+                {"sv": f"Kurs {offering}", "en": f"Course {offering}"},
+                "cancelled" if n in self.cancelled else "requested",
+                datetime(2026, 12, slot, 9, tzinfo=UTC) if slot else None,
+                "Storgatan 1, Tumba",
+                offering,
+            )
+            for n, (offering, slot) in enumerate(self.bookings, start=1)
+        ]
+        found += [
+            ports.MyBooking("waiting", n, None, {"en": f"Course {o}"}, "waiting", None, "", o, 1)
+            for n, o in enumerate(self.waiting, start=1)
+        ]
+        return found
+
+    async def cancel_booking(self, request_id: int) -> bool:
+        if request_id in self.cancelled or not 1 <= request_id <= len(self.bookings):
+            return False
+        self.cancelled.add(request_id)
+        return True
+
+    async def change_time(self, request_id: int, slot_id: int) -> ports.Booking:
+        offering, _ = self.bookings[request_id - 1]
+        self.bookings[request_id - 1] = (offering, slot_id)
+        when = datetime(2026, 12, slot_id, 9, tzinfo=UTC)
+        return ports.Booking("booked", f"ACD-EF{request_id}", when, "Storgatan 1, Tumba")
+
+    async def join_waitlist(
+        self, offering_id: int, slot_id: int | None, child_id: int | None
+    ) -> ports.Booking:
+        self.waiting.append(offering_id)
+        return ports.Booking("waiting", position=len(self.waiting))
+
+    async def leave_waitlist(self, entry_id: int) -> bool:
+        return 1 <= entry_id <= len(self.waiting)
+
+    async def waitlist_offer(self, entry_id: int) -> ports.Proposal | None:
+        if entry_id != 1:
+            return None
+        when = datetime(2026, 12, 4, 13, tzinfo=UTC)
+        deadline = datetime(2026, 12, 2, 13, tzinfo=UTC)
+        return ports.Proposal("", {"en": "Course 1"}, when, "Storgatan 1, Tumba", deadline)
+
+    async def answer_waitlist(self, entry_id: int, accept: bool) -> ports.Booking:
+        if entry_id != 1:
+            return ports.Booking("gone")
+        if not accept:
+            return ports.Booking("declined")
+        return ports.Booking("booked", "ACD-EF9", datetime(2026, 12, 4, 13, tzinfo=UTC), "Storgatan 1, Tumba")
+
     async def create_link_code(self) -> ports.LinkCode:
         return ports.LinkCode("123456", 15)
 

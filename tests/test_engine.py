@@ -143,7 +143,7 @@ async def test_birth_year_accepts_a_year_or_an_age_and_rejects_nonsense() -> Non
         ("x" * 10_000, "Your message is too long."),
         ("😀🎉", "Sorry, I did not understand."),
         ("\u0007\u0008", "Your message was empty."),
-        ("42", "Please answer with a number from 1 to 7."),
+        ("42", "Please answer with a number from 1 to 8."),
         ("0x", "Please answer with a number."),
     ],
 )
@@ -157,7 +157,7 @@ async def test_bad_input_gets_a_short_answer_and_the_question_again(message: str
 
 async def test_bad_input_is_answered_in_the_persons_language() -> None:
     c = await onboarded("sv")
-    assert (await c.say("42")).startswith("Svara med en siffra från 1 till 7.")
+    assert (await c.say("42")).startswith("Svara med en siffra från 1 till 8.")
 
 
 async def test_help_repeats_the_question_after_the_help_text() -> None:
