@@ -177,6 +177,8 @@ class FakeServices:
         return True
 
     async def change_time(self, request_id: int, slot_id: int) -> ports.Booking:
+        if request_id in self.cancelled or not 1 <= request_id <= len(self.bookings):
+            return ports.Booking("gone")
         offering, _ = self.bookings[request_id - 1]
         self.bookings[request_id - 1] = (offering, slot_id)
         when = datetime(2026, 12, slot_id, 9, tzinfo=UTC)
