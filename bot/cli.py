@@ -19,6 +19,7 @@ from bot.channels import terminal
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import make_engine, session_factory, transaction, upgrade
 from bot.intake_cli import intake_app
+from bot.staff_cli import staff_app
 from catalog_sync.cli import feed_app, sync_app
 from catalog_sync.loader import SAMPLE_DIR, RunReport, load_file, sample_files
 
@@ -29,6 +30,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(broadcast_app, name="broadcast")
 app.add_typer(intake_app, name="intake")
+app.add_typer(staff_app, name="staff")
 app.add_typer(sync_app, name="sync")
 app.add_typer(feed_app, name="feed")
 console = Console()

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
     public_base_url: str | None = None
+    # The Telegram channel (bot/channels/telegram.py): long polling with a token, a webhook with the URL too.
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    telegram_api_base: str | None = None
     # The SMS channel (bot/channels/sms.py); it runs when the account, token and sender are all set.
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
@@ -85,6 +90,42 @@ class Settings(BaseSettings):
         if not value.startswith(("https://", "http://")):
             raise ValueError("must start with https:// (the address the providers call)")
         return value.rstrip("/")
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[0-9]+:[A-Za-z0-9_-]+", value.get_secret_value()):
+            raise ValueError("a bot token from @BotFather looks like 123456789:AAE...")
+        return value
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith("https://"):
+            raise ValueError("must start with https:// (Telegram calls webhooks over HTTPS only)")
+        if info.data.get("telegram_bot_token") is None:
+            raise ValueError("set TELEGRAM_BOT_TOKEN too")
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            if info.data.get("telegram_webhook_url"):
+                raise ValueError("required with TELEGRAM_WEBHOOK_URL (1-256 of A-Z a-z 0-9 _ -)")
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("use 1-256 characters A-Z a-z 0-9 _ - (what Telegram accepts)")
+        return value
+
+    @field_validator("telegram_api_base")
+    @classmethod
+    def _telegram_api_base(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// or http://")
+        return value.rstrip("/") if value else value
 
     @field_validator("twilio_account_sid")
     @classmethod

@@ -502,6 +502,35 @@ class StaffScope(Base):
     municipality_code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), primary_key=True)
 
 
+class MunicipalitySetting(Base):
+    """A municipality's own settings: the Telegram chat where its staff get new intake requests."""
+
+    __tablename__ = "municipality_settings"
+
+    code: Mapped[str] = mapped_column(ForeignKey("municipalities.code"), primary_key=True)
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IntakeProposal(Base):
+    """Another time staff proposed for an intake request. status: open (waiting for the person), accepted,
+    declined (by the person), taken (the time was gone when they said yes) or withdrawn (staff decided)."""
+
+    __tablename__ = "intake_proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_request_id: Mapped[int] = mapped_column(
+        ForeignKey("intake_requests.id", ondelete="CASCADE"), index=True
+    )
+    slot_id: Mapped[int] = mapped_column(ForeignKey("intake_slots.id", ondelete="CASCADE"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+
+    slot: Mapped[IntakeSlot] = relationship(lazy="joined")
+
+
 class Announcement(Base):
     __tablename__ = "announcements"
 

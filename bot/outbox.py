@@ -77,7 +77,9 @@ def backoff(attempts: int) -> timedelta:
 async def claim(
     factory: async_sessionmaker[AsyncSession], channel: str, now: datetime, limit: int = 50
 ) -> list[OutboundMessage]:
-    """Marks up to `limit` due rows as "sending" and returns them, replies before bulk, oldest first.
+    """Marks up to `limit` due rows as "sending" and returns them, replies before bulk, oldest first. A row
+    for an address marked unreachable (the person blocked us) fails at once: nothing goes to them until they
+    write again (the turn runner clears the mark).
 
     Bulk rows are claimed one at a time, so that a sender that dies leaves at most one of them in doubt
     (handed to the provider, not yet marked sent); rows marked `hold_quiet` wait out the quiet hours."""
@@ -86,6 +88,11 @@ async def claim(
     quiet = in_quiet_hours(now, QUIET_TZ)
     async with transaction(factory) as session:
         rows = await _due(session, channel, now, min(limit, CLAIM_BATCH), quiet)
+        blocked = await _unreachable(session, channel, {row.address for row in rows})
+        for row in rows:
+            if row.address in blocked:
+                row.status, row.error, row.next_attempt_at = "failed", "unreachable", None
+        rows = [row for row in rows if row.address not in blocked]
         rows = (
             rows[:1]
             if rows and rows[0].priority >= PRIORITY_BULK
@@ -131,6 +138,17 @@ async def _due(
     return sorted(rows, key=lambda row: (row.priority, row.id))[:limit]
 
 
+async def _unreachable(session: AsyncSession, channel: str, addresses: set[str]) -> set[str]:
+    if not addresses:
+        return set()
+    query = select(ChannelIdentity.address).where(
+        ChannelIdentity.channel == channel,
+        ChannelIdentity.address.in_(addresses),
+        ChannelIdentity.unreachable_at.is_not(None),
+    )
+    return set((await session.scalars(query)).all())
+
+
 async def finish(
     factory: async_sessionmaker[AsyncSession],
     row_id: int,
@@ -141,16 +159,16 @@ async def finish(
     final: bool = False,
 ) -> None:
     async with transaction(factory) as session:
+        if error is None:
+            # The common case, on the path of every reply: one statement.
+            await session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == row_id)
+                .values(status="sent", sent_at=now, provider_message_id=provider_id, next_attempt_at=None)
+            )
+            return
         row = await session.get(OutboundMessage, row_id)
         if row is None:
-            return
-        if error is None:
-            row.status, row.sent_at, row.provider_message_id, row.next_attempt_at = (
-                "sent",
-                now,
-                provider_id,
-                None,
-            )
             return
         row.error = error[:200]
         if final or row.attempts >= MAX_ATTEMPTS:

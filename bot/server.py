@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 def configured_channels(application: App) -> list[Channel]:
     """The channels whose credentials are set. Each channel module adds itself here."""
     channels: list[Channel] = []
+    if application.settings.telegram_bot_token:
+        from bot.channels.telegram import TelegramChannel
+
+        channels.append(TelegramChannel.from_app(application))
     if application.settings.sms_configured:
         from bot.channels.sms import SmsChannel
 

@@ -14,6 +14,7 @@ from bot.matching import Match
 from bot.matching_ports import MatchingPorts
 from bot.models import IntakeRequest, Offering, Person, Profile
 from bot.municipalities import MunicipalityDirectory
+from bot.staff import answer_proposal, notify_new_request, open_proposal_for
 from dialogs import ports
 
 
@@ -162,11 +163,40 @@ class TurnServices(MatchingPorts):
             reminders.schedule(
                 self.session, request, request.slot.starts_at, self.reminder_offsets, self.tz, self.now
             )
+        if status == "booked":
+            await notify_new_request(self.session, request, now=self.now, tz=self.tz)
         return ports.Booking(
             status=status,
             reference=request.reference,
             starts_at=request.slot.starts_at if request.slot else None,
             address=address_of(match.offering, self.directory),
+        )
+
+    # --- another time, proposed by staff ------------------------------------------------------------
+
+    async def proposal(self, request_id: int) -> ports.Proposal | None:
+        found = await open_proposal_for(self.session, self.person_row.id, request_id)
+        if found is None:
+            return None
+        request, proposal = found
+        return ports.Proposal(
+            reference=request.reference,
+            title=request.offering.title,
+            starts_at=proposal.slot.starts_at,
+            address=address_of(request.offering, self.directory),
+        )
+
+    async def answer_proposal(self, request_id: int, accept: bool) -> ports.Booking:
+        status, request = await answer_proposal(
+            self.session, self.person_row.id, request_id, accept, self.now, self.tz, self.reminder_offsets
+        )
+        if request is None:
+            return ports.Booking(status=status)
+        return ports.Booking(
+            status=status,
+            reference=request.reference,
+            starts_at=request.slot.starts_at if request.slot else None,
+            address=address_of(request.offering, self.directory),
         )
 
     # --- my bookings, cancelling, another time, the waiting list (bot/intake.py) ----------------------

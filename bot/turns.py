@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 import dialogs.flows  # noqa: F401 - registers the steps
 from bot import broadcasts, outbox, privacy, reminders
@@ -27,7 +27,7 @@ from bot.db import transaction
 from bot.models import ChannelIdentity, ConversationState, InboundMessage, Person
 from bot.municipalities import MunicipalityDirectory
 from bot.services import TurnServices
-from dialogs.engine import Context, run_step
+from dialogs.engine import Context, interject, run_step
 from dialogs.i18n import Translator
 from dialogs.model import Inbound, Output
 
@@ -155,6 +155,43 @@ class TurnRunner:
             identity = await _identity(session, channel, address, self.clock())
             if identity.person.language is None:
                 identity.person.language = code
+
+    async def interject(
+        self, session: AsyncSession, person_id: int, step: str, values: dict, *, priority: int
+    ) -> str | None:
+        """Asks a person something outside their own turn (staff propose another time), in the caller's
+        transaction: the step is asked now, on the channel they last used, and answered like any other.
+        Returns that channel, or None for someone who cannot be asked (erased, opted out, unreachable)."""
+        now = self.clock()
+        person = await session.scalar(
+            select(Person)
+            .where(Person.id == person_id)
+            .options(selectinload(Person.profiles), selectinload(Person.identities))
+        )
+        if person is None or person.opted_out_at is not None or person.consented_at is None:
+            return None
+        identity = next(
+            (i for i in person.identities if i.channel == person.last_channel and i.unreachable_at is None),
+            None,
+        )
+        if identity is None:
+            return None
+        state = await _state(session, person.id)
+        services = TurnServices(session, person, self.directory, now, self.rng, identity.channel, self.tz)
+        ctx = Context(services, Translator(self.localedir, person.language, self.tz), now, self.max_chars)
+        outputs, new_state = await interject(state.data, step, values, ctx)
+        state.data, state.version, state.updated_at = new_state, state.version + 1, now
+        for output in outputs:
+            outbox.queue(
+                session,
+                person_id=person.id,
+                channel=identity.channel,
+                address=identity.address,
+                output=output,
+                priority=priority,
+                now=now,
+            )
+        return identity.channel
 
 
 def _count_message(identity: ChannelIdentity, now: datetime, limit: int) -> str:

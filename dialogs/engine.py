@@ -124,6 +124,19 @@ PROVIDER_WORDS = frozenset({"stop", "help"})
 YES_NO_WORDS = {"yes": K_("keywords", "yes|y|ok"), "no": K_("keywords", "no|n")}
 GlobalHandler = Callable[[Context, Turn], Awaitable[str | None]]
 GLOBALS: dict[str, GlobalHandler] = {}
+# What a channel knows besides the words (`Inbound.payload`): a link's municipality, a shared location's.
+HintHandler = Callable[[Context, Turn, str], Awaitable[str | None]]
+HINTS: dict[str, HintHandler] = {}
+
+
+def on_hint(name: str) -> Callable[[HintHandler], HintHandler]:
+    """Registers what to do with `Inbound.payload[name]`; it runs before the words are read."""
+
+    def register(handle: HintHandler) -> HintHandler:
+        HINTS[name] = handle
+        return handle
+
+    return register
 
 
 def on_word(word: str) -> Callable[[GlobalHandler], GlobalHandler]:
@@ -228,14 +241,49 @@ async def run_step(state: dict, inbound: Inbound, ctx: Context) -> tuple[list[Ou
     if turn.erased or turn.step == "stopped":
         outputs = [Output(text="\n\n".join(turn.notes), rtl=ctx.t.rtl)] if turn.notes else []
         return outputs, {} if turn.erased else _state(turn)
+    old_token = state.get("menu", {}).get("token")
     prompt = await _prompt(ctx, turn)
+    # A button that only paged the same question ("More"): nothing was said, the step is the same.
+    paged = (
+        inbound.choice_id is not None
+        and inbound.menu_token == old_token
+        and not turn.notes
+        and turn.step == state.get("step")
+    )
+    return [_ask(ctx, turn, prompt, replaces=old_token if paged else None)], _state(turn)
+
+
+async def interject(state: dict, step_name: str, values: dict, ctx: Context) -> tuple[list[Output], dict]:
+    """Someone outside the conversation asks the person something (staff propose another time): the step
+    the person was at waits on the stack, `step_name` is asked now and answered like any other step."""
+    turn = Turn(
+        step=state.get("step", "new"),
+        vars={**state.get("vars", {}), **values},
+        stack=list(state.get("stack", [])),
+        menu=dict(state.get("menu", {})),
+    )
+    if turn.step in STEPS:
+        _go(turn, step_name)
+    else:
+        turn.step = step_name
+    return [_ask(ctx, turn, await _prompt(ctx, turn))], _state(turn)
+
+
+def _ask(ctx: Context, turn: Turn, prompt: Prompt, replaces: str | None = None) -> Output:
+    """What was said this turn and the question, as one output with a new menu."""
     text = "\n\n".join([*turn.notes, prompt.text] if prompt.text else turn.notes)
     turn.menu = {
         "token": str(int(turn.menu.get("token", "0")) + 1),
         "choices": [[c.id, c.label[:MAX_LABEL]] for c in prompt.choices],
     }
-    output = Output(text=text, choices=ctx.t.choices(prompt.choices), expect=prompt.expect, rtl=ctx.t.rtl)
-    return [output], _state(turn)
+    return Output(
+        text=text,
+        choices=ctx.t.choices(prompt.choices),
+        expect=prompt.expect,
+        rtl=ctx.t.rtl,
+        menu_token=turn.menu["token"],
+        replaces_menu=replaces,
+    )
 
 
 def _state(turn: Turn) -> dict:
@@ -258,6 +306,7 @@ async def _dispatch(ctx: Context, turn: Turn, inbound: Inbound) -> None:
             )
         )
         return
+    hinted = await _hints(ctx, turn, inbound)
     if turn.step == "new":
         person = await ctx.services.person()
         if person.language:
@@ -267,7 +316,8 @@ async def _dispatch(ctx: Context, turn: Turn, inbound: Inbound) -> None:
         if not text:
             return
     if inbound.choice_id is None and not text:
-        turn.say(ctx.t._("Your message was empty."))
+        if not hinted:
+            turn.say(ctx.t._("Your message was empty."))
         return
     word, turn.argument = _global(ctx, inbound, text)
     if word:
@@ -276,6 +326,16 @@ async def _dispatch(ctx: Context, turn: Turn, inbound: Inbound) -> None:
     answer = _answer(ctx, turn, inbound, text)
     if answer is not None:
         _go(turn, await STEPS[turn.step].handle(ctx, turn, answer))
+
+
+async def _hints(ctx: Context, turn: Turn, inbound: Inbound) -> bool:
+    """Runs the handlers of the hints in `inbound.payload`; True when there was one."""
+    found = False
+    for name, value in inbound.payload.items():
+        if name in HINTS and isinstance(value, str):
+            found = True
+            _go(turn, await HINTS[name](ctx, turn, value))
+    return found
 
 
 def _global(ctx: Context, inbound: Inbound, text: str) -> tuple[str | None, str]:
@@ -289,11 +349,12 @@ def _global(ctx: Context, inbound: Inbound, text: str) -> tuple[str | None, str]
 def _answer(ctx: Context, turn: Turn, inbound: Inbound, text: str) -> Answer | None:
     choices = turn.menu.get("choices", [])
     if inbound.choice_id is not None:
+        choice_id = _by_position(inbound.choice_id, choices)
         valid = {choice_id for choice_id, _ in choices}
-        if inbound.menu_token != turn.menu.get("token") or inbound.choice_id not in valid:
+        if inbound.menu_token != turn.menu.get("token") or choice_id not in valid:
             turn.say(ctx.t._("That menu is old. Here is the current one."))
             return None
-        return Answer(text="", choice=inbound.choice_id)
+        return Answer(text="", choice=choice_id)
     choice, problem = resolve_choice(ctx, text, choices)
     if problem:
         turn.say(problem)
@@ -302,6 +363,14 @@ def _answer(ctx: Context, turn: Turn, inbound: Inbound, text: str) -> Answer | N
         turn.say(ctx.t._("Sorry, I did not understand. Please answer with a number."))
         return None
     return Answer(text=text, choice=choice)
+
+
+def _by_position(choice_id: str, choices: list[list[str]]) -> str:
+    """A button sent as "#N" (its id was too long for the channel) is the N-th choice of its menu."""
+    number = choice_id[1:]
+    if choice_id.startswith("#") and number.isdigit() and 1 <= int(number) <= len(choices):
+        return choices[int(number) - 1][0]
+    return choice_id
 
 
 def _go(turn: Turn, target: str | None) -> None:

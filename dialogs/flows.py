@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dialogs.bookings  # noqa: F401 - registers My bookings, cancelling and the waiting list
 from dialogs.answers import next_question
-from dialogs.engine import Answer, Context, Prompt, Turn, on_word, step
+from dialogs.engine import Answer, Context, Prompt, Turn, on_hint, on_word, step
 from dialogs.i18n import N_
 from dialogs.languages import find_language, pick_text, picker_order
 from dialogs.model import Choice, Expect
@@ -71,7 +71,10 @@ async def handle_consent(ctx: Context, turn: Turn, answer: Answer) -> str | None
     if answer.choice == "ok":
         await ctx.services.record_consent()
         person = await ctx.services.person()
-        return "ask_goal" if person.municipality_code else "ask_municipality"
+        if person.municipality_code:
+            return "ask_goal"
+        suggested = turn.vars.pop("suggested_municipality", None)
+        return _suggest_municipality(turn, suggested) if suggested else "ask_municipality"
     if answer.choice == "more":
         turn.say(
             _(
@@ -98,6 +101,7 @@ async def prompt_municipality(ctx: Context, turn: Turn) -> Prompt:
 @step("ask_municipality", prompt_municipality)
 async def handle_municipality(ctx: Context, turn: Turn, answer: Answer) -> str | None:
     _ = ctx.t._
+    turn.vars.pop("suggested", None)
     if not has_words(answer.text):
         turn.say(_("Please write the name of your municipality, for example Botkyrka."))
         return None
@@ -118,6 +122,7 @@ async def handle_municipality(ctx: Context, turn: Turn, answer: Answer) -> str |
 async def _settle_municipality(ctx: Context, turn: Turn, code: str) -> str:
     await ctx.services.set_municipality(code)
     turn.vars.pop("candidates", None)
+    turn.vars.pop("suggested", None)
     turn.stack = []
     turn.say(ctx.t._("You live in {municipality}.", municipality=await ctx.services.municipality_name(code)))
     return "ask_goal"
@@ -126,6 +131,8 @@ async def _settle_municipality(ctx: Context, turn: Turn, code: str) -> str:
 async def prompt_confirm_municipality(ctx: Context, turn: Turn) -> Prompt:
     _ = ctx.t._
     name = await ctx.services.municipality_name(turn.vars["candidates"][0])
+    if turn.vars.get("suggested"):
+        return Prompt(_("Do you live in {municipality}?", municipality=name), _yes_no(ctx))
     return Prompt(_("Did you mean {municipality}?", municipality=name), _yes_no(ctx))
 
 
@@ -134,8 +141,53 @@ async def handle_confirm_municipality(ctx: Context, turn: Turn, answer: Answer) 
     if answer.choice == "yes":
         return await _settle_municipality(ctx, turn, turn.vars["candidates"][0])
     if answer.choice == "no":
-        return "pop"
+        # Not where a link or a location suggested: ask where, instead of going back.
+        return "ask_municipality" if turn.vars.pop("suggested", False) else "pop"
     return await _new_name_instead(ctx, turn, answer)
+
+
+def _suggest_municipality(turn: Turn, code: str) -> str:
+    turn.vars.update(candidates=[code], suggested=True)
+    return "confirm_municipality"
+
+
+@on_hint("municipality")
+async def hint_municipality(ctx: Context, turn: Turn, code: str) -> str | None:
+    """A link the person followed names a municipality (a poster's QR code): asked once they consent."""
+    person = await ctx.services.person()
+    if person.municipality_code:
+        return None
+    if not person.consented:
+        turn.vars["suggested_municipality"] = code
+        return None
+    return _suggest_municipality(turn, code)
+
+
+@on_hint("nearby")
+async def hint_nearby(ctx: Context, turn: Turn, code: str) -> str | None:
+    """The person shared a location: the municipality nearest to it is a good guess of where they live."""
+    person = await ctx.services.person()
+    if not person.consented:
+        if not person.municipality_code:
+            turn.vars["suggested_municipality"] = code
+        return None
+    if code == person.municipality_code:
+        name = await ctx.services.municipality_name(code)
+        turn.say(ctx.t._("You live in {municipality}.", municipality=name))
+        return None
+    return _suggest_municipality(turn, code)
+
+
+@on_hint("unsupported")
+async def hint_unsupported(ctx: Context, turn: Turn, kind: str) -> str | None:
+    """A photo, a sticker, a voice message, a changed message: say what we read, then ask again."""
+    if turn.step == "new":
+        return None  # the welcome, in two languages, is the answer
+    if kind == "edited":
+        turn.say(ctx.t._("I do not read changes to sent messages. Please send your answer as a new message."))
+    else:
+        turn.say(ctx.t._("I can only read text and buttons. Please write your answer."))
+    return None
 
 
 async def prompt_pick_municipality(ctx: Context, turn: Turn) -> Prompt:
@@ -418,6 +470,51 @@ async def _book(ctx: Context, turn: Turn, slot_id: int | None) -> str | None:
         )
     turn.stack = []
     return "main_menu"
+
+
+async def prompt_proposal(ctx: Context, turn: Turn) -> Prompt:
+    """Asked by staff, not by the conversation (see `engine.interject`): another time for an intake."""
+    _ = ctx.t._
+    proposal = await ctx.services.proposal(turn.vars.get("proposal", 0))
+    if proposal is None:
+        return Prompt(_("This question is no longer open."), (Choice("ok", _("OK")),))
+    text = _(
+        "Staff propose another time for your intake meeting ({title}, reference {ref}): {when}, {address}. "
+        "Does this time suit you?",
+        title=pick_text(proposal.title, ctx.t.code),
+        ref=proposal.reference,
+        when=ctx.t.datetime(proposal.starts_at),
+        address=proposal.address,
+    )
+    return Prompt(text, _yes_no(ctx))
+
+
+@step("answer_proposal", prompt_proposal)
+async def handle_proposal(ctx: Context, turn: Turn, answer: Answer) -> str | None:
+    _ = ctx.t._
+    if answer.choice == "ok":
+        return "pop"
+    if answer.choice not in ("yes", "no"):
+        turn.say(_("Please answer with a number."))
+        return None
+    booking = await ctx.services.answer_proposal(turn.vars.pop("proposal", 0), answer.choice == "yes")
+    if booking.status == "booked" and booking.starts_at:
+        when = ctx.t.datetime(booking.starts_at)
+        turn.say(
+            _(
+                "Booked: {when}, {address}. Reference {ref}. Show it at the desk.",
+                when=when,
+                address=booking.address,
+                ref=booking.reference,
+            )
+        )
+    elif booking.status == "full":
+        turn.say(_("Sorry, that time was just taken. Staff will propose another time."))
+    elif booking.status == "declined":
+        turn.say(_("OK. Staff will contact you here about another time."))
+    else:
+        turn.say(_("This question is no longer open."))
+    return "pop"
 
 
 # --- menus and words that work at any step ----------------------------------------------------------------

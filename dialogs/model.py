@@ -42,13 +42,32 @@ class Output:
     choices: tuple[Choice, ...] = ()
     expect: Expect = Expect.NOTHING
     rtl: bool = False
+    # The engine's token of the menu these choices belong to; a channel puts it in its buttons, so that a
+    # press on an old menu is recognised. Choices without a token are not the conversation's (staff buttons).
+    menu_token: str | None = None
+    # Set when this output is the same question again, paged by a button of the menu with this token
+    # ("More", "Later"): a channel may replace that menu in place instead of sending a new message.
+    replaces_menu: str | None = None
+    attachment: Attachment | None = None
 
     def to_dict(self) -> dict:
+        data = self._dict()
+        if self.attachment is not None:
+            data["attachment"] = {
+                "filename": self.attachment.filename,
+                "mime_type": self.attachment.mime_type,
+                "data": base64.b64encode(self.attachment.data).decode("ascii"),
+            }
+        return data
+
+    def _dict(self) -> dict:
         return {
             "text": self.text,
             "choices": [{"id": c.id, "label": c.label} for c in self.choices],
             "expect": self.expect.value,
             "rtl": self.rtl,
+            "menu_token": self.menu_token,
+            "replaces_menu": self.replaces_menu,
         }
 
     @classmethod
@@ -58,6 +77,9 @@ class Output:
             choices=tuple(Choice(c["id"], c["label"]) for c in data.get("choices", ())),
             expect=Expect(data.get("expect", Expect.NOTHING)),
             rtl=bool(data.get("rtl", False)),
+            menu_token=data.get("menu_token"),
+            replaces_menu=data.get("replaces_menu"),
+            attachment=_attachment(data.get("attachment")),
         )
 
 
@@ -72,6 +94,10 @@ class Inbound:
     """One thing the person did: typed text, or pressed a button (`choice_id`).
 
     `menu_token` identifies the menu a button belonged to, so a press on an old menu can be recognised.
+    A channel that cannot carry a long `choice_id` sends "#N", the N-th choice of that menu.
+    `payload` holds what a channel knows besides the words (see `engine.HINTS`): {"municipality": code}
+    from a link the person followed, {"nearby": code} from a location they shared, {"unsupported": kind}
+    for what the assistant cannot read ("media": a photo, a sticker …; "edited": a changed message).
     """
 
     text: str = ""

@@ -111,6 +111,8 @@ class OfferingDetail:
     address: str
     url: str | None
     has_free_slots: bool
+    # Times exist but every one is full: the person may join the waiting list.
+    all_full: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,12 +124,14 @@ class Slot:
 
 @dataclass(frozen=True)
 class Booking:
-    """The outcome of an intake request. status: booked, exists (already requested) or full."""
+    """The outcome of an intake request. status: booked, exists (already requested) or full; for an answer to
+    a proposed time also declined (the person said no) or gone (the proposal is no longer open)."""
 
     status: str
     reference: str | None = None
     starts_at: datetime | None = None
     address: str = ""
+    position: int | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,18 @@ class LinkCode:
 
     code: str
     valid_minutes: int
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """Another time staff propose for the person's intake request."""
+
+    reference: str
+    title: dict[str, str]
+    starts_at: datetime
+    address: str
+    # A seat offered from the waiting list: held for the person until then.
+    deadline: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +211,8 @@ class Services(Protocol):
     async def request_intake(
         self, offering_id: int, slot_id: int | None, child_id: int | None
     ) -> Booking: ...
+    async def proposal(self, request_id: int) -> Proposal | None: ...
+    async def answer_proposal(self, request_id: int, accept: bool) -> Booking: ...
     # My bookings, cancelling, another time and the waiting list (bot/intake.py).
     async def my_bookings(self) -> list[MyBooking]: ...
     async def cancel_booking(self, request_id: int) -> bool: ...
@@ -204,7 +222,7 @@ class Services(Protocol):
         ...
 
     async def leave_waitlist(self, entry_id: int) -> bool: ...
-    async def waitlist_offer(self, entry_id: int) -> object: ...
+    async def waitlist_offer(self, entry_id: int) -> Proposal | None: ...
     async def answer_waitlist(self, entry_id: int, accept: bool) -> Booking: ...
     async def create_link_code(self) -> LinkCode: ...
     async def redeem_link_code(self, code: str) -> str:

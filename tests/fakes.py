@@ -146,6 +146,19 @@ class FakeServices:
         self.bookings.append((offering_id, slot_id))
         return ports.Booking("booked", "ACD-EFH", datetime(2026, 12, 1, 9, tzinfo=UTC), "Storgatan 1, Tumba")
 
+    async def proposal(self, request_id: int) -> ports.Proposal | None:
+        if request_id != 1:
+            return None
+        when = datetime(2026, 12, 4, 13, tzinfo=UTC)
+        return ports.Proposal("ACD-EFH", {"sv": "Kurs 1", "en": "Course 1"}, when, "Storgatan 1, Tumba")
+
+    async def answer_proposal(self, request_id: int, accept: bool) -> ports.Booking:
+        if request_id != 1:
+            return ports.Booking("gone")
+        if not accept:
+            return ports.Booking("declined", "ACD-EFH")
+        return ports.Booking("booked", "ACD-EFH", datetime(2026, 12, 4, 13, tzinfo=UTC), "Storgatan 1, Tumba")
+
     # My bookings: every request made is booking n (1, 2 …); `cancelled` holds the cancelled ones.
     cancelled: set[int] = field(default_factory=set)
     waiting: list[int] = field(default_factory=list)

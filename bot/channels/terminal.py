@@ -6,6 +6,7 @@ import asyncio
 import sys
 from collections.abc import Callable
 
+from bot.channels import telegram_render
 from bot.channels.sms_render import count_segments, render_sms
 from bot.outbox import deliver
 from bot.turns import TurnRunner
@@ -13,8 +14,6 @@ from dialogs.model import Inbound, Output
 
 CHANNEL = "terminal"
 RENDERINGS = ("plain", "sms", "telegram")
-BUTTONS_PER_ROW = 3
-SHORT_LABEL = 16
 
 
 def render_plain(output: Output) -> str:
@@ -33,17 +32,9 @@ def render_sms_preview(output: Output, budget: int) -> str:
 
 
 def render_telegram_preview(output: Output) -> str:
-    """Buttons as Telegram would lay them out: short labels three to a row, long labels one per row."""
-    rows: list[list[str]] = []
-    row_is_short = False
-    for choice in output.choices:
-        short = len(choice.label) <= SHORT_LABEL
-        if short and row_is_short and len(rows[-1]) < BUTTONS_PER_ROW:
-            rows[-1].append(f"[{choice.label}]")
-        else:
-            rows.append([f"[{choice.label}]"])
-            row_is_short = short
-    return "\n".join([output.text, *(" ".join(row) for row in rows)])
+    """Buttons as the Telegram channel lays them out (bot/channels/telegram_render.py): short labels three
+    to a row, longer ones one per row, labels too long for a button as numbered lines with number buttons."""
+    return telegram_render.preview(output)
 
 
 def renderer(name: str, sms_budget: int) -> Callable[[Output], str]:
