@@ -97,6 +97,7 @@ class TurnRunner:
             services = TurnServices(
                 session, person, self.directory, now, self.rng, channel, self.tz, self.reminder_offsets
             )
+            services.ask, services.offer_hours = self.interject, self.offer_hours
             t = Translator(self.localedir, person.language, self.tz)
             ctx = Context(services, t, now, self.max_chars, help_contact=self.help_contacts.get(channel))
             news = broadcasts.news_word(inbound) if person.opted_out_at is None else None
@@ -177,7 +178,10 @@ class TurnRunner:
         if identity is None:
             return None
         state = await _state(session, person.id)
-        services = TurnServices(session, person, self.directory, now, self.rng, identity.channel, self.tz)
+        services = TurnServices(
+            session, person, self.directory, now, self.rng, identity.channel, self.tz, self.reminder_offsets
+        )
+        services.ask, services.offer_hours = self.interject, self.offer_hours
         ctx = Context(services, Translator(self.localedir, person.language, self.tz), now, self.max_chars)
         outputs, new_state = await interject(state.data, step, values, ctx)
         state.data, state.version, state.updated_at = new_state, state.version + 1, now
