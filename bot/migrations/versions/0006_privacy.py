@@ -1,7 +1,7 @@
 """privacy: retention warnings and the per-sender rate limit
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0005
 Create Date: 2026-11-27 23:58:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0001"
+down_revision: str | None = "0005"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 

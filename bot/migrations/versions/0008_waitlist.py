@@ -1,7 +1,7 @@
 """waiting list for intake seats; decline reasons and catalogue changes on intake requests
 
 Revision ID: 0008
-Revises: 0001
+Revises: 0007
 Create Date: 2026-11-28 01:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0001"
+down_revision: str | None = "0007"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
