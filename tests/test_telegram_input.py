@@ -189,6 +189,20 @@ async def test_in_a_group_the_bot_says_it_talks_in_private_chats(chat, fake, fac
         assert await session.scalar(select(ChannelIdentity)) is None, "a group is not a person"
 
 
+async def test_chatid_in_a_group_and_myid_in_a_private_chat_help_set_up_staff(chat, fake, factory) -> None:
+    group = -100779
+    fake.group_text(group, "/chatid@vagvisare_test_bot")
+    [reply] = await fake.wait(lambda: fake.messages(group))
+    assert reply.text == (
+        "This chat's id is -100779. To get a municipality's new intake requests here: "
+        "vagvisare staff chat --municipality CODE --chat-id -100779"
+    )
+    mine = await chat.say("/myid")
+    assert mine.text.startswith(f"Your Telegram id is {PERSON}. Staff are registered with it")
+    async with factory() as session:
+        assert await session.scalar(select(ChannelIdentity)) is None, "no person, no turn"
+
+
 async def test_the_staff_chat_is_not_told_to_go_private(chat, fake, factory, clock, running) -> None:
     await staff_setup(factory, clock)
     fake.group_text(STAFF_CHAT, "/help")

@@ -303,6 +303,11 @@ class TelegramChannel:
 
     async def on_message(self, message: Message) -> None:
         chat_id = message.chat.id
+        if message.text is not None and _command(message.text) == "myid" and message.from_user:
+            # A staff member's Telegram id, for `vagvisare staff add`: no turn, nothing stored.
+            code = message.from_user.language_code
+            await self._notice(chat_id, message.message_id, code, _user_id_text, message.from_user.id)
+            return
         if message.text is not None:
             inbound = await self._text(chat_id, message.text)
         elif message.location is not None:
@@ -344,41 +349,57 @@ class TelegramChannel:
         await self._turn(chat_id, Inbound(payload={"unsupported": "edited"}), external_id)
 
     async def on_group_message(self, message: Message) -> None:
-        """The assistant talks with one person at a time: in a group it says so, briefly, when addressed."""
+        """The assistant talks with one person at a time: in a group it says so, briefly, when addressed.
+        /chatid tells a group its id, for `vagvisare staff chat`; a staff chat hears nothing else."""
         if message.chat.type not in ("group", "supergroup") or not message.text:
             return
-        addressed = message.text.startswith("/") or (
-            self.username is not None and f"@{self.username.casefold()}" in message.text.casefold()
+        text = message.text.casefold()
+        addressed = text.startswith("/") or (
+            self.username is not None and f"@{self.username.casefold()}" in text
         )
         replied = message.reply_to_message is not None and message.reply_to_message.from_user is not None
         if replied:
             addressed = addressed or message.reply_to_message.from_user.id == self.bot.id
         if not addressed:
             return
+        chat_id = message.chat.id
         code = message.from_user.language_code if message.from_user else None
+        if _command(message.text) == "chatid":
+            await self._notice(chat_id, message.message_id, code, _chat_id_text, chat_id)
+            return
+        await self._notice(
+            chat_id, message.message_id, code, _private_chat_text, self.username, unless_staff=True
+        )
 
-        key = f"group:{message.chat.id}:{message.message_id}"
+    async def _notice(
+        self,
+        chat_id: int,
+        message_id: int,
+        language: str | None,
+        text: Callable[..., str],
+        *values: object,
+        unless_staff: bool = False,
+    ) -> None:
+        """A short answer outside the conversation (no person, no turn), in the sender's Telegram language,
+        with Swedish first when it is not one of ours; queued once however often the update comes."""
+        key = f"notice:{chat_id}:{message_id}"
 
         async def answer() -> None:
             async with transaction(self.runner.factory) as session:
-                if await is_staff_chat(session, message.chat.id):
+                if unless_staff and await is_staff_chat(session, chat_id):
                     return
                 if await session.scalar(select(OutboundMessage.id).where(OutboundMessage.dedupe_key == key)):
                     return  # a replayed update: answered already
-                t = Translator(LOCALES, code if code in LANGUAGES else "en", self.runner.tz)
-                link = f"https://t.me/{self.username}" if self.username else ""
-                text = t._("I only talk in a private chat. Write to me there: {link}", link=link).strip()
-                if code not in LANGUAGES:
-                    swedish = Translator(LOCALES, "sv", self.runner.tz)
-                    text = swedish._(
-                        "I only talk in a private chat. Write to me there: {link}", link=link
-                    ) + ("\n" + text)
+                t = Translator(LOCALES, language if language in LANGUAGES else "en", self.runner.tz)
+                body = text(t, *values)
+                if language not in LANGUAGES:
+                    body = text(Translator(LOCALES, "sv", self.runner.tz), *values) + "\n" + body
                 outbox.queue(
                     session,
                     person_id=None,
                     channel=CHANNEL,
-                    address=str(message.chat.id),
-                    output=Output(text=text),
+                    address=str(chat_id),
+                    output=Output(text=body),
                     dedupe_key=key,
                     now=self.runner.clock(),
                 )
@@ -526,6 +547,33 @@ class TelegramChannel:
                 .values(telegram_chat_id=new, updated_at=self.runner.clock())
             )
         log.warning("a staff chat moved to a supergroup; its setting follows")
+
+
+def _command(text: str) -> str | None:
+    """ "/chatid@vagvisare_bot" -> "chatid"; None for a text that is no command."""
+    words = text[1:].split(maxsplit=1) if text.startswith("/") else []
+    return words[0].split("@", 1)[0].casefold() if words else None
+
+
+def _private_chat_text(t: Translator, username: str | None) -> str:
+    link = f"https://t.me/{username}" if username else ""
+    return t._("I only talk in a private chat. Write to me there: {link}", link=link).strip()
+
+
+def _chat_id_text(t: Translator, chat_id: int) -> str:
+    return t._(
+        "This chat's id is {chat_id}. To get a municipality's new intake requests here: "
+        "vagvisare staff chat --municipality CODE --chat-id {chat_id}",
+        chat_id=str(chat_id),  # as it is typed: no locale minus sign
+    )
+
+
+def _user_id_text(t: Translator, user_id: int) -> str:
+    return t._(
+        "Your Telegram id is {user_id}. Staff are registered with it: vagvisare staff add --telegram-id "
+        "{user_id} --municipality CODE",
+        user_id=str(user_id),
+    )
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
