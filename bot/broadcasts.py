@@ -33,6 +33,7 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.audit import record as audit
 from bot.channels.sms_render import count_segments, render_sms
 from bot.db import transaction
 from bot.models import (
@@ -44,7 +45,6 @@ from bot.models import (
     Person,
     Profile,
     Staff,
-    StaffAudit,
 )
 from dialogs.i18n import Translator
 from dialogs.languages import LANGUAGES
@@ -114,17 +114,6 @@ class Recipient:
 
 
 # --- staff and the audit log -------------------------------------------------------------------------
-
-
-def audit(
-    session: AsyncSession,
-    staff_id: int | None,
-    action: str,
-    target: str | None,
-    now: datetime,
-    **details: object,
-) -> None:
-    session.add(StaffAudit(staff_id=staff_id, action=action, target=target, details=details, created_at=now))
 
 
 async def find_staff(

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from bot import booking, calendar_file, outbox, reminders, staff
+from bot import audit, booking, calendar_file, outbox, reminders, staff
 from bot.db import transaction
 from bot.eligibility import ADULT_EDUCATION
 from bot.models import (
@@ -40,7 +40,6 @@ from bot.models import (
     Person,
     Profile,
     Staff,
-    StaffAudit,
     WaitlistEntry,
 )
 from bot.people import reachable_identity
@@ -647,16 +646,8 @@ async def list_requests(
 
 def _audit(
     session: AsyncSession, member: Staff, action: str, request: IntakeRequest, now: datetime, **details
-):
-    session.add(
-        StaffAudit(
-            staff_id=member.id,
-            action=f"intake.{action}",
-            target=request.reference,
-            details=details,
-            created_at=now,
-        )
-    )
+) -> None:
+    audit.record(session, member.id, f"intake.{action}", request.reference, now, **details)
 
 
 async def staff_confirm(

@@ -20,7 +20,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot import outbox, reminders
+from bot import audit, outbox, reminders
+from bot.logs import pseudonym
 from bot.models import (
     PRIORITY_REMINDER,
     ChannelIdentity,
@@ -288,9 +289,21 @@ async def act(
     if member is None or request.municipality_code not in {s.municipality_code for s in member.scopes}:
         name = (await session.get(Municipality, request.municipality_code)).name
         log.info("staff button refused", extra={"municipality": request.municipality_code})
+        # Who tried is kept as a pseudonym: enough to see repeated attempts, not a Telegram id in the clear.
+        audit.record(
+            session,
+            member.id if member else None,
+            f"intake.{action}.refused",
+            request.reference,
+            now,
+            who=pseudonym(str(telegram_id)),
+            municipality=request.municipality_code,
+        )
         return Outcome(
             alert=_("Only registered staff of {municipality} can answer this request.", municipality=name)
         )
+    if action != "back":
+        audit.record(session, member.id, f"intake.{action}", request.reference, now, slot=slot_id)
     if action == "back":
         return Outcome(card=await card(session, request, tz))
     if request.status != "requested":
