@@ -10,6 +10,7 @@ Telegram's answers onto the outbox's: flood control, blocked, refused.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import re
@@ -239,8 +240,9 @@ class TelegramChannel:
     async def stop(self) -> None:
         self._stopping.set()
         if self._task is not None:
-            if not self.webhook_url and self.dispatcher._running_lock.locked():
-                await self.dispatcher.stop_polling()
+            if not self.webhook_url:
+                with contextlib.suppress(RuntimeError):  # "Polling is not started": still registering
+                    await self.dispatcher.stop_polling()
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
