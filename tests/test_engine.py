@@ -12,6 +12,7 @@ import dialogs.flows  # noqa: F401 - registers the steps
 from dialogs.engine import Context, run_step
 from dialogs.i18n import Translator
 from dialogs.model import Expect, Inbound
+from dialogs.script import isolate
 from tests.fakes import FakeServices
 
 TZ = ZoneInfo("Europe/Stockholm")
@@ -46,7 +47,11 @@ async def test_first_message_shows_the_language_picker_in_both_languages() -> No
     c = Conversation()
     text = await c.say("Hi")
     assert "Choose your language" in text and "Välj språk" in text
-    assert c.labels == ["Svenska", "English"]
+    # Each language in its own name and script; the right-to-left names isolated (FSI … PDI) in the list.
+    assert c.labels == [
+        *("Svenska", "English", isolate("العربية"), isolate("فارسی"), isolate("دری"), isolate("پښتو")),
+        *("Soomaali", "ትግርኛ", "Українська", "Русский", isolate("کوردیی ناوەندی"), "Kurdî (kurmancî)"),
+    ]
     assert c.outputs[0].expect == Expect.CHOICE
 
 

@@ -102,8 +102,8 @@ def test_feed_texts_follow_the_chain() -> None:
 # --- offered languages -------------------------------------------------------------------------------
 
 
-def test_today_only_swedish_and_english_are_offered() -> None:
-    assert [lang.code for lang in offered(LOCALES)] == ["sv", "en"]
+def test_all_twelve_languages_are_offered() -> None:
+    assert [lang.code for lang in offered(LOCALES)] == CODES
 
 
 def test_a_language_is_offered_as_soon_as_it_has_a_catalog(tmp_path) -> None:
@@ -135,8 +135,11 @@ def test_the_script_of_the_first_message_puts_its_languages_first(first_message,
     assert [lang.code for lang in order] == expected
 
 
-def test_with_only_swedish_and_english_the_order_stays() -> None:
-    assert [lang.code for lang in picker_order(offered(LOCALES), ARABIC)] == ["sv", "en"]
+def test_a_first_message_in_arabic_script_puts_its_five_languages_first() -> None:
+    assert [lang.code for lang in picker_order(offered(LOCALES), ARABIC)] == [
+        *("ar", "fa", "prs", "ps", "ckb"),
+        *("sv", "en", "so", "ti", "uk", "ru", "kmr"),
+    ]
 
 
 def test_scripts_are_recognised() -> None:
@@ -173,8 +176,9 @@ def test_a_language_can_be_chosen_by_name(typed: str, code: str | None) -> None:
     assert find_language(typed, LANGUAGES.values()) == code
 
 
-def test_only_offered_languages_can_be_chosen_by_name() -> None:
-    assert find_language("русский", offered(LOCALES)) is None
+def test_only_offered_languages_can_be_chosen_by_name(tmp_path) -> None:
+    assert find_language("русский", offered(LOCALES)) == "ru"
+    assert find_language("русский", offered(tmp_path)) is None  # no catalogs there: English only
 
 
 # --- formatting -------------------------------------------------------------------------------------

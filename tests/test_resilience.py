@@ -265,12 +265,12 @@ async def test_two_instances_answer_each_message_once_and_send_each_reminder_and
             assert statuses == [200, 200]
             await _wait_for(lambda: twilio.bodies(ME))
             await asyncio.sleep(2)
-            welcome = twilio.bodies(ME)
-            assert len(welcome) == 1 and "Choose your language" in welcome[0]
+            welcome = twilio.bodies(ME)  # the welcome and the picker of twelve languages: one answer, two SMS
+            assert len(welcome) == 2 and "Choose your language" in welcome[0] and "2 English" in welcome[1]
             # The conversation goes on through the other instance: the state is shared.
             assert await deliver(ports[1], "2", "SM" + "2" * 32) == 200
-            await _wait_for(lambda: len(twilio.bodies(ME)) > 1)
-            assert twilio.bodies(ME)[1].startswith("We save your answers")
+            await _wait_for(lambda: len(twilio.bodies(ME)) > 2)
+            assert twilio.bodies(ME)[2].startswith("We save your answers")
             # Both instances run the reminder sweep and the broadcast dispatch: each goes out once.
             await _wait_for(lambda: len(twilio.bodies(OTHER)) >= 2)
             await asyncio.sleep(2)
