@@ -7,6 +7,7 @@ occupation codes here and never stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -56,12 +57,9 @@ class MatchingPorts:
     person_row: Person
     directory: MunicipalityDirectory
 
-    @property
-    def today(self) -> date:  # pragma: no cover - provided by TurnServices
-        raise NotImplementedError
-
-    def _self_profile(self, create: bool = False) -> Profile | None:  # pragma: no cover - TurnServices
-        raise NotImplementedError
+    # Provided by TurnServices: the local date, and the person's own profile (made when `create`).
+    today: date
+    _self_profile: Callable[..., Profile | None]
 
     @property
     def matcher(self) -> Matcher:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -109,7 +110,7 @@ class Context:
         return response
 
 
-class Adapter:
+class Adapter(ABC):
     """One source format. `complete` says whether this run's items are the whole feed (then what is
     missing is withdrawn) or a delta (only explicit removals withdraw)."""
 
@@ -122,11 +123,13 @@ class Adapter:
         self.complete = True
         self.total: int | None = None
 
+    @abstractmethod
     async def fetch(self) -> None:
-        raise NotImplementedError
+        """Brings the source's records into the spool."""
 
+    @abstractmethod
     def items(self) -> Iterator[Item]:
-        raise NotImplementedError
+        """The fetched records, one at a time."""
 
     def close(self) -> None:
         self.spool.close()
