@@ -550,6 +550,17 @@ class Announcement(Base):
     error: Mapped[str | None] = mapped_column(String(200))
 
 
+class StaffDialog(Base):
+    """Where a staff member is in the staff menu (bot/broadcast_menu.py): the announcement being composed,
+    step by step. In the database, so a restart in the middle of composing loses nothing."""
+
+    __tablename__ = "staff_dialogs"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[dict]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class StaffAudit(Base):
     """Every staff action (create, schedule, send, cancel, stop a broadcast; add or remove staff)."""
 
