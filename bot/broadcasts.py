@@ -134,6 +134,11 @@ def scope(member: Staff) -> set[str]:
     return {s.municipality_code for s in member.scopes}
 
 
+def in_scope(member: Staff, announcement: Announcement) -> bool:
+    codes = set(Audience.from_dict(announcement.audience).municipalities)
+    return member.role == "admin" or codes <= scope(member)
+
+
 # --- composing ----------------------------------------------------------------------------------------
 
 
@@ -203,17 +208,17 @@ async def create(
     return announcement
 
 
-async def _own(
+async def own(
     session: AsyncSession, member: Staff, announcement_id: int, *, lock: bool = False
 ) -> Announcement:
+    """The announcement, if it is for municipalities in the member's scope (an admin: any)."""
     query = select(Announcement).where(Announcement.id == announcement_id)
     if lock and session.bind.dialect.name == "postgresql":
         query = query.with_for_update()
     announcement = await session.scalar(query)
     if announcement is None:
         raise BroadcastError(f"no announcement {announcement_id}")
-    codes = set(Audience.from_dict(announcement.audience).municipalities)
-    if member.role != "admin" and not codes <= scope(member):
+    if not in_scope(member, announcement):
         raise BroadcastError(f"announcement {announcement_id} is for municipalities outside your scope")
     return announcement
 
@@ -222,7 +227,7 @@ async def schedule(
     session: AsyncSession, member: Staff, announcement_id: int, at: datetime | None, now: datetime
 ) -> Announcement:
     """Sends at `at` (None: now, with the next sweep, or at once with `dispatch_due`)."""
-    announcement = await _own(session, member, announcement_id, lock=True)
+    announcement = await own(session, member, announcement_id, lock=True)
     if announcement.status not in ("draft", "scheduled"):
         raise BroadcastError(f"announcement {announcement_id} is {announcement.status}")
     announcement.status, announcement.scheduled_at = "scheduled", at or now
@@ -239,7 +244,7 @@ async def schedule(
 
 async def cancel(session: AsyncSession, member: Staff, announcement_id: int, now: datetime) -> Announcement:
     """A draft or scheduled announcement that has not started: it never goes out."""
-    announcement = await _own(session, member, announcement_id, lock=True)
+    announcement = await own(session, member, announcement_id, lock=True)
     if announcement.status not in ("draft", "scheduled"):
         raise BroadcastError(
             f"announcement {announcement_id} is {announcement.status}"
@@ -253,7 +258,7 @@ async def cancel(session: AsyncSession, member: Staff, announcement_id: int, now
 async def stop(session: AsyncSession, member: Staff, announcement_id: int, now: datetime) -> int:
     """Stops a running announcement: what is still queued is cancelled (what went out stays sent). Returns
     the number of messages cancelled."""
-    announcement = await _own(session, member, announcement_id, lock=True)
+    announcement = await own(session, member, announcement_id, lock=True)
     if announcement.status != "sending":
         raise BroadcastError(
             f"announcement {announcement_id} is {announcement.status}"

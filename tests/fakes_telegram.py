@@ -570,7 +570,10 @@ class Running:
         await asyncio.wait_for(self.task, timeout=15)
 
 
-async def run_assistant(runner, engine, fake: FakeBotAPI, *, webhook: bool = False) -> Running:
+async def run_assistant(
+    runner, engine, fake: FakeBotAPI, *, webhook: bool = False, **settings_overrides
+) -> Running:
+    """`settings_overrides` may configure more channels (SMS against the fake Twilio: twilio_* settings)."""
     port = free_port()
     settings = load_settings(
         telegram_bot_token=TOKEN,
@@ -579,12 +582,13 @@ async def run_assistant(runner, engine, fake: FakeBotAPI, *, webhook: bool = Fal
         telegram_webhook_secret=SECRET if webhook else None,
         http_host="127.0.0.1",
         http_port=port,
+        **settings_overrides,
     )
     application = App(settings=settings, engine=engine, factory=runner.factory, runner=runner)
-    [channel] = server.configured_channels(application)
-    assert isinstance(channel, TelegramChannel)
+    channels = server.configured_channels(application)
+    [channel] = [c for c in channels if isinstance(c, TelegramChannel)]
     stop = asyncio.Event()
-    task = asyncio.create_task(server.serve(application, [channel], stop))
+    task = asyncio.create_task(server.serve(application, channels, stop))
     running = Running(application, channel, stop, task, port, fake)
     if webhook:
         await fake.wait(lambda: fake.webhook is not None)

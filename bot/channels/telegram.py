@@ -45,9 +45,9 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from bot import outbox
+from bot import broadcast_menu, outbox
 from bot.broadcasts import MUTE_CHOICE
-from bot.channels import telegram_render, telegram_staff
+from bot.channels import telegram_broadcast, telegram_render, telegram_staff
 from bot.db import transaction
 from bot.models import MunicipalitySetting, OutboundMessage
 from bot.municipalities import MunicipalityDirectory, haversine_km
@@ -125,6 +125,7 @@ class TelegramChannel:
         webhook_secret: str | None = None,
         api_base: str | None = None,
         polling_timeout: int = 30,
+        sms_budget: int = 3,
     ):
         if webhook_url and not webhook_secret:
             raise ValueError("a webhook needs a secret token")
@@ -136,6 +137,7 @@ class TelegramChannel:
         self.bot = Bot(token, session=AiohttpSession(api=api) if api else AiohttpSession())
         self.dispatcher = Dispatcher(disable_fsm=True)
         self.staff = telegram_staff.StaffButtons(self)
+        self.staff_menu = telegram_broadcast.StaffMenuButtons(self, sms_budget)
         self.dispatcher.include_router(self._router())
         self.pacer = Pacer(per_second=PER_SECOND, per_address_interval=PER_CHAT_INTERVAL)
         self.username: str | None = None
@@ -152,6 +154,7 @@ class TelegramChannel:
             webhook_url=settings.telegram_webhook_url,
             webhook_secret=secret.get_secret_value() if secret else None,
             api_base=settings.telegram_api_base,
+            sms_budget=settings.sms_segment_budget,
         )
 
     @property
@@ -310,6 +313,8 @@ class TelegramChannel:
             code = message.from_user.language_code
             await self._notice(chat_id, message.message_id, code, _user_id_text, message.from_user.id)
             return
+        if message.text is not None and await self.staff_menu.take(message):
+            return  # /staff, or what a staff member typed while composing an announcement
         if message.text is not None:
             inbound = await self._text(chat_id, message.text)
         elif message.location is not None:
@@ -319,6 +324,8 @@ class TelegramChannel:
             # A sticker, photo, voice message, contact (whose number we never keep) …
             inbound = Inbound(payload={"unsupported": "media"})
         await self._turn(chat_id, inbound, f"m:{chat_id}:{message.message_id}")
+        if message.text is not None and _command(message.text) == "help":
+            await self.staff_menu.after_help(message)
 
     async def _text(self, chat_id: int, text: str) -> Inbound:
         if not text.startswith("/"):
@@ -418,6 +425,8 @@ class TelegramChannel:
             chat = query.message.chat if query.message is not None else None
             if kind == "outside" and value.startswith("staff:"):
                 answer, alert = await self.staff.press(query, value)
+            elif kind == "outside" and value.startswith(f"{broadcast_menu.PREFIX}:"):
+                answer, alert = await self.staff_menu.press(query, value)
             elif chat is None or chat.type == "private":
                 chat_id = chat.id if chat is not None else query.from_user.id
                 # Forged or unknown data is an old menu: the person gets the current one.

@@ -47,7 +47,7 @@ class StaffButtons:
 
         async def act() -> staff.Outcome | None:
             async with transaction(runner.factory) as session:
-                if not await _first_delivery(session, f"c:{query.id}", runner.clock()):
+                if not await first_delivery(session, f"c:{query.id}", runner.clock()):
                     return None
                 return await staff.act(
                     session,
@@ -73,7 +73,7 @@ class StaffButtons:
         return outcome.notice, False
 
 
-async def _first_delivery(session, external_id: str, now) -> bool:
+async def first_delivery(session, external_id: str, now) -> bool:
     """A press Telegram delivers twice (a webhook retried) is acted on once."""
     try:
         async with session.begin_nested():
