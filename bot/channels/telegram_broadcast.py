@@ -10,6 +10,7 @@ new goes through the outbox like every other message.
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from aiogram.types import CallbackQuery, Message
@@ -20,7 +21,7 @@ from bot.broadcast_menu import Reply, StaffMenu
 from bot.channels import telegram_render
 from bot.channels.telegram_staff import first_delivery
 from bot.db import transaction
-from bot.models import InboundMessage, OutboundMessage
+from bot.models import InboundMessage, OutboundMessage, Staff
 from bot.staff import LOCALES, STAFF_LANGUAGE, staff_member
 from dialogs.i18n import Translator
 from dialogs.model import Output
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 TAKEN = object()  # a message delivered again, taken the first time: nothing more to do
+# Every newcomer's message passes here: who is staff at all is read at most this often (seconds), so that a
+# newcomer's turn costs no extra query. Only a pre-filter: what staff may do is read at every message.
+STAFF_IDS_TTL = 10.0
 
 
 def command(text: str) -> str | None:
@@ -43,6 +47,20 @@ class StaffMenuButtons:
     def __init__(self, channel: TelegramChannel, sms_budget: int = 3):
         self.channel = channel
         self.sms_budget = sms_budget
+        self._staff_ids: set[int] = set()
+        self._staff_ids_at: float | None = None
+
+    async def _maybe_staff(self, telegram_id: int) -> bool:
+        now = time.monotonic()
+        if self._staff_ids_at is None or now - self._staff_ids_at > STAFF_IDS_TTL:
+
+            async def load() -> set[int]:
+                async with self.channel.runner.factory() as session:
+                    query = select(Staff.telegram_id).where(Staff.telegram_id.is_not(None))
+                    return set((await session.scalars(query)).all())
+
+            self._staff_ids, self._staff_ids_at = await self.channel._with_database(load), now
+        return telegram_id in self._staff_ids
 
     def _menu(self, session, member, dialog, now, telegram_id: int) -> StaffMenu:
         runner = self.channel.runner
@@ -63,6 +81,8 @@ class StaffMenuButtons:
         if message.text is None or user is None or user.id != message.chat.id:
             return False
         word = command(message.text)
+        if word != "staff" and not await self._maybe_staff(user.id):
+            return False  # a newcomer's message
         chat_id, runner = message.chat.id, self.channel.runner
         external_id = f"m:{chat_id}:{message.message_id}"
 
@@ -74,6 +94,7 @@ class StaffMenuButtons:
                     if word == "staff" and not await _seen(session, external_id):
                         broadcast_menu.refuse(session, None, user.id, "open", now)
                     return None
+                self._staff_ids.add(user.id)  # registered since the ids were read
                 composing = broadcast_menu.composing(dialog)
                 if word != "staff" and not composing:
                     return None  # /cancel and text outside composing: the newcomer dialog's
