@@ -94,8 +94,13 @@ def composing(dialog: StaffDialog | None) -> bool:
 
 
 def refuse(
-    session: AsyncSession, member: Staff | None, telegram_id: int, action: str, now: datetime, **details
-):
+    session: AsyncSession,
+    member: Staff | None,
+    telegram_id: int,
+    action: str,
+    now: datetime,
+    **details: object,
+) -> None:
     """A staff-menu action someone may not do: in the audit log, the one who tried as a pseudonym."""
     log.info("staff menu action refused", extra={"action": action})
     audit.record(

@@ -384,3 +384,20 @@ async def test_stop_a_running_announcement_in_the_menu(running, fake, factory, c
         assert "broadcast.stop" in actions
     finally:
         await restarted.shutdown()
+
+
+async def test_a_press_delivered_twice_acts_once(running, fake, factory) -> None:
+    chat = Staff(running)
+    menu = await chat.say("/staff")
+    await chat.press(menu, "Nytt utskick")
+    langs = await chat.say("Hej")
+    missing = await chat.press(langs, "Klar")
+    municipalities = await chat.press(missing, "Svenska och engelska")
+    press = fake.press(municipalities, "Botkyrka")
+    await fake.wait(lambda: fake.answered(press))
+    fake.requeue(press)  # Telegram serves it again (not confirmed before a crash)
+    await fake.wait(lambda: fake._confirmed > press["update_id"])
+    async with factory() as session:
+        dialog = await session.scalar(select(StaffDialog))
+    assert dialog.data["audience"]["municipalities"] == ["0127"], "toggled once, not on and off again"
+    assert municipalities.text.startswith("Vilka kommuner?\nValt: Botkyrka")
