@@ -67,6 +67,9 @@ def _when(value: str | None, config: Settings) -> datetime | None:
     except ValueError:
         typer.echo('Error: --at takes a local time as "YYYY-MM-DD HH:MM"', err=True)
         raise typer.Exit(2) from None
+    if broadcasts.in_clock_change_hour(local):
+        typer.echo("Error: nothing is scheduled between 02:00 and 03:00 (the clocks may change)", err=True)
+        raise typer.Exit(2)
     at = local.replace(tzinfo=config.tz)
     if at < datetime.now(UTC):
         typer.echo("Error: that time has passed", err=True)

@@ -285,6 +285,10 @@ class StaffMenu:
         if action == "confirm":
             self._go("when")
             return Reply(await self._render())
+        if action == "audience":  # back to the audience, texts and choices kept; a new draft at the preview
+            await self._drop_draft()
+            self._go("aud_mun")
+            return Reply(await self._render())
         return None
 
     async def _on_when(self, action: str, argument: str) -> Reply | None:
@@ -332,6 +336,12 @@ class StaffMenu:
             return Reply(await self._render())  # the question again, with an example
         if at <= self.now:
             return Reply(await self._render(_("That time has passed. Choose a later time.")))
+        if broadcasts.in_clock_change_hour(at):
+            return Reply(
+                await self._render(
+                    _("Nothing is sent between 02:00 and 03:00 (the clocks may change). Choose another time.")
+                )
+            )
         return await self._schedule(at)
 
     async def _schedule(self, at: datetime | None) -> Reply:
@@ -557,7 +567,11 @@ class StaffMenu:
         )
         for (channel, language), sample in sorted(result.samples.items()):
             lines.append(f"\n— {_channel(channel)}, {language_name(language)} —\n{sample}")
-        return "\n".join(lines), [self._choice("confirm", _("Confirm")), self._choice("cancel", _("Cancel"))]
+        return "\n".join(lines), [
+            self._choice("confirm", _("Confirm")),
+            self._choice("audience", _("Change audience")),
+            self._choice("cancel", _("Cancel")),
+        ]
 
     async def _show_when(self) -> tuple[str, list[Choice]]:
         _ = self.t._

@@ -72,6 +72,9 @@ MAX_LATE = timedelta(hours=12)
 MUTE_CHOICE = "news:off"
 
 
+CLOCK_CHANGE_HOUR = 2
+
+
 class BroadcastError(Exception):
     """A request staff can correct (a municipality outside their scope, a missing Swedish text …)."""
 
@@ -221,6 +224,12 @@ async def own(
     if not in_scope(member, announcement):
         raise BroadcastError(f"announcement {announcement_id} is for municipalities outside your scope")
     return announcement
+
+
+def in_clock_change_hour(local: datetime) -> bool:
+    """02:00-03:00 local time is skipped or repeated when daylight saving time begins or ends: a time then
+    may not exist or may exist twice, so nothing is scheduled in it (the callers ask for another time)."""
+    return local.hour == CLOCK_CHANGE_HOUR
 
 
 async def schedule(

@@ -50,6 +50,10 @@ def test_a_script_composes_previews_schedules_cancels_sends_and_reads_the_report
         app, ["broadcast", "create", *STAFF, "--municipality", "0180", "--text", "sv=Hej"], env=env
     )
     assert outside.exit_code == 2 and "outside your municipalities: 0180" in outside.output
+    clock_change = cli.invoke(
+        app, ["broadcast", "create", *STAFF, "--text", "sv=Hej", "--at", "2099-03-29 02:30"], env=env
+    )
+    assert clock_change.exit_code == 2 and "between 02:00 and 03:00" in clock_change.output
 
     run("create", *STAFF, "--text", "sv=Stängt idag.", "--urgent", "--channel", "sms")
     assert "goes out now" in run("send", "2", *STAFF)

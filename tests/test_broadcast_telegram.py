@@ -173,12 +173,14 @@ async def test_staff_compose_preview_schedule_and_the_audience_gets_it_once(
     assert "— SMS, somaliska —" in preview.text and SO in preview.text
     assert AR in preview.text
     assert "&lt;välkomna&gt; &amp;" in preview.html  # the staff member's text, escaped
-    assert preview.labels == ["Bekräfta", "Avbryt"]
+    assert preview.labels == ["Bekräfta", "Ändra mottagare", "Avbryt"]
 
     when = await chat.press(preview, "Bekräfta")
     assert when.labels == ["Skicka nu", "I morgon 09:00", "Avbryt"]
     refused = await chat.say("2026-11-27 09:00")  # the test clock says 10:00
     assert refused.text.startswith("Den tiden har redan varit. Välj en senare tid.")
+    refused = await chat.say("2026-11-28 02:30")  # the hour the clocks may skip or repeat
+    assert refused.text.startswith("Inget skickas mellan 02:00 och 03:00")
     done = await chat.say("2026-11-27 14:00")
     async with factory() as session:
         announcement = await session.scalar(select(Announcement))
@@ -384,6 +386,22 @@ async def test_stop_a_running_announcement_in_the_menu(running, fake, factory, c
         assert "broadcast.stop" in actions
     finally:
         await restarted.shutdown()
+
+
+async def test_change_the_audience_from_the_preview(running, fake, factory) -> None:
+    chat = Staff(running)
+    preview = await compose(chat)
+    municipalities = await chat.press(preview, "Ändra mottagare")
+    assert municipalities.text.startswith("Vilka kommuner?\nValt: Botkyrka")  # the choices are kept
+    municipalities = await chat.press(municipalities, "Huddinge")
+    screen = municipalities
+    for _step in range(4):  # languages, goals, ages, channels
+        screen = await chat.press(screen, "Nästa")
+    preview = await chat.press(await chat.press(screen, "Nästa"), "Ja, brådskande")
+    assert preview.text.splitlines()[0] == "Förhandsvisning. Mottagare: 5"  # the Huddinge person too
+    async with factory() as session:
+        statuses = (await session.scalars(select(Announcement.status).order_by(Announcement.id))).all()
+    assert statuses == ["cancelled", "draft"], "the first preview's draft is dropped, not left behind"
 
 
 async def test_a_press_delivered_twice_acts_once(running, fake, factory) -> None:
