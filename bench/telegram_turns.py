@@ -4,7 +4,9 @@ The same stream of updates (typed answers and button presses of many newcomers) 
 polling and the fake Bot API (tests/fakes_telegram.py) to
   (a) the full assistant: `bot.server.serve` with the Telegram channel on SQLite (a turn, its transaction,
       the outbox and its sender), and
-  (b) a bare aiogram echo handler (a message is sent back; a button press is answered and its data sent back).
+  (b) a bare aiogram echo handler (a message is sent back; a button press is answered and its data sent back),
+  (c) a floor: the echo bot plus the one transaction any update owes under the project's rules (its update_id
+      recorded, its answer queued in the outbox), to show how much of the ratio no dialog code can remove.
 Both poll one update after another (the channel's setting) and send without pacing: the benchmark measures
 what an update costs, not Telegram's 30 messages a second. Timing runs from the first update served to the
 last answer received. Target: ratio = echo_tps / full_tps <= 3.
@@ -32,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from aiogram import Bot, Dispatcher, Router  # noqa: E402
 from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
 from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
-from aiogram.types import CallbackQuery, Message  # noqa: E402
+from aiogram.types import CallbackQuery, Message, Update  # noqa: E402
 
 from bot import reference, server  # noqa: E402
 from bot.app import open_app  # noqa: E402
@@ -151,10 +153,56 @@ async def run_echo(updates: list[dict]) -> tuple[float, float]:
         await fake.close()
 
 
+async def run_floor(url: str, updates: list[dict]) -> tuple[float, float]:
+    """A lower bound for any assistant that keeps the project's rules: the echo bot plus one transaction that
+    records the update_id (a replay acts once) and queues the answer in the outbox (nothing lost), then the
+    answer sent. Not even marking it sent is counted; no person, no state, no dialog."""
+    from sqlalchemy import insert
+
+    from bot.models import InboundMessage, OutboundMessage
+
+    engine = make_engine(url)
+    factory = session_factory(engine)
+
+    async def answer(event_update: Update, chat_id: int, text: str) -> None:
+        async with transaction(factory) as session:
+            external_id = str(event_update.update_id)
+            await session.execute(insert(InboundMessage).values(channel="telegram", external_id=external_id))
+            row = {"channel": "telegram", "address": str(chat_id), "payload": {"text": text}}
+            await session.execute(insert(OutboundMessage).values(**row))
+        await bot.send_message(chat_id, text)
+
+    fake = await FakeBotAPI().start()
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.base)))
+    router = Router()
+
+    @router.message()
+    async def echo(message: Message, event_update: Update) -> None:
+        await answer(event_update, message.chat.id, message.text or "?")
+
+    @router.callback_query()
+    async def echo_press(query: CallbackQuery, event_update: Update) -> None:
+        await bot.answer_callback_query(query.id)
+        await answer(event_update, query.from_user.id, query.data or "?")
+
+    dispatcher = Dispatcher(disable_fsm=True)
+    dispatcher.include_router(router)
+    task = asyncio.create_task(
+        dispatcher.start_polling(bot, handle_as_tasks=False, handle_signals=False, polling_timeout=30)
+    )
+    try:
+        return await _feed_and_time(fake, updates)
+    finally:
+        await dispatcher.stop_polling()
+        await task
+        await fake.close()
+        await engine.dispose()
+
+
 async def main(people: int, rounds: int) -> None:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("aiogram").setLevel(logging.WARNING)
-    echo_times, full_times = [], []
+    echo_times, full_times, floor_times = [], [], []
     with tempfile.TemporaryDirectory() as folder:
         url = await prepare_database(Path(folder))
         template = Path(url.split("///", 1)[1])
@@ -167,7 +215,11 @@ async def main(people: int, rounds: int) -> None:
             database = template.with_name(f"round{round_number}.db")
             shutil.copy(template, database)
             full_times.append(await run_full(f"sqlite+aiosqlite:///{database}", updates))
+            database = template.with_name(f"floor{round_number}.db")
+            shutil.copy(template, database)
+            floor_times.append(await run_floor(f"sqlite+aiosqlite:///{database}", updates))
     (echo_seconds, echo_cpu), (full_seconds, full_cpu) = min(echo_times), min(full_times)
+    floor_seconds, floor_cpu = min(floor_times)
     count = len(updates)
     full_tps, echo_tps = count / full_seconds, count / echo_seconds
     ratio = echo_tps / full_tps
@@ -175,6 +227,7 @@ async def main(people: int, rounds: int) -> None:
     for name, seconds, cpu in (
         ("bare aiogram echo", echo_seconds, echo_cpu),
         ("full assistant (SQLite)", full_seconds, full_cpu),
+        ("floor: echo + outbox", floor_seconds, floor_cpu),
     ):
         per_update = seconds / count * 1000
         cpu_per_update = cpu / count * 1000
@@ -183,6 +236,10 @@ async def main(people: int, rounds: int) -> None:
     verdict = "met" if ratio <= TARGET_RATIO else "MISSED"
     print(
         f"full assistant costs {ratio:.2f}x the echo bot per update (target <= {TARGET_RATIO:g}x: {verdict})"
+    )
+    print(
+        f"floor: the echo bot plus only the transaction every update owes (update_id recorded, answer queued "
+        f"in the outbox; no dialog) costs {floor_seconds / echo_seconds:.2f}x the echo bot"
     )
     print(f"RESULT full_tps={full_tps:.1f} echo_tps={echo_tps:.1f} ratio={ratio:.2f}")
 
