@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from bot import reference
+from bot import outbox, reference
 from bot.db import make_engine, session_factory, transaction, upgrade
 from bot.municipalities import MunicipalityDirectory
 from bot.turns import TurnRunner
@@ -34,6 +34,17 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@pytest.fixture(autouse=True)
+def _channel_registries_restored():
+    """A channel registers its splitter and reconciler in module-level registries when it is made; each test
+    starts and ends with them as they were, so no test depends on which ran before it."""
+    saved = dict(outbox.SPLITTERS), dict(outbox.RECONCILERS)
+    yield
+    for registry, before in zip((outbox.SPLITTERS, outbox.RECONCILERS), saved, strict=True):
+        registry.clear()
+        registry.update(before)
 
 
 def _postgres_url() -> str | None:

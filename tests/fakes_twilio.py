@@ -281,19 +281,14 @@ async def twilio() -> FakeTwilio:
 
 @pytest.fixture
 async def sms(runner, twilio, clock) -> SmsHarness:
-    from bot import outbox
-
     harness = await SmsHarness(runner, twilio, clock, twilio_settings(twilio)).start()
     yield harness
     await harness.close()
-    outbox.SPLITTERS.pop("sms", None)
 
 
 @pytest.fixture
 async def sms_with(runner, twilio, clock):
     """Another SMS channel set-up: `await sms_with(sms_help_contact="…", twilio_from="MG…")`."""
-    from bot import outbox
-
     harnesses: list[SmsHarness] = []
 
     async def make(**overrides) -> SmsHarness:
@@ -304,4 +299,3 @@ async def sms_with(runner, twilio, clock):
     yield make
     for harness in harnesses:
         await harness.close()
-    outbox.SPLITTERS.pop("sms", None)

@@ -279,12 +279,9 @@ async def test_a_message_in_doubt_is_looked_up_before_it_is_sent_again(factory, 
         return "new"
 
     outbox.RECONCILERS["sms"] = reconcile
-    try:
-        later = NOW + outbox.STALE_SENDING + timedelta(seconds=1)
-        for _ in range(6):
-            await outbox.deliver(factory, "sms", send, lambda: later)
-    finally:
-        del outbox.RECONCILERS["sms"]
+    later = NOW + outbox.STALE_SENDING + timedelta(seconds=1)
+    for _ in range(6):
+        await outbox.deliver(factory, "sms", send, lambda: later)
     assert asked == [(claimed[0].address, NOW)]
     assert claimed[0].address not in sent and len(sent) == 3
     async with factory() as session:

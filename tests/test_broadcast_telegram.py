@@ -12,7 +12,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from bot import broadcasts, outbox
+from bot import broadcasts
 from bot.db import transaction
 from bot.models import Announcement, OutboundMessage, StaffAudit, StaffDialog
 from bot.staff import add_staff
@@ -78,8 +78,6 @@ async def running(runner, engine, fake, twilio, people):
     running = await run_assistant(runner, engine, fake, **_sms_settings(twilio))
     yield running
     await running.shutdown()
-    outbox.SPLITTERS.pop("sms", None)
-    outbox.RECONCILERS.pop("sms", None)
 
 
 def _sms_settings(twilio: FakeTwilio) -> dict:

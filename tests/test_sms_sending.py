@@ -215,7 +215,6 @@ async def test_vagvisare_run_serves_sms_when_twilio_is_configured(
     finally:
         stop.set()
         await asyncio.wait_for(serving, timeout=10)
-        outbox.SPLITTERS.pop("sms", None)
 
 
 def test_no_sms_channel_without_twilio_settings(runner, factory) -> None:
