@@ -81,6 +81,16 @@ async def test_a_conversation_from_start_to_an_intake_request(
     assert await count(factory, OutboundMessage, OutboundMessage.status != "sent") == 0
 
 
+async def test_the_command_list_is_set_in_each_language_telegram_can_name(runner, engine, fake) -> None:
+    running = await run_assistant(runner, engine, fake)  # polling: it starts once the commands are set
+    await running.shutdown()
+    described = {code: {c["command"]: c["description"] for c in cs} for code, cs in fake.commands.items()}
+    assert described[""]["menu"] == "Main menu" and described["sv"]["menu"] == "Huvudmeny"
+    assert described["ar"]["menu"] not in ("Main menu", "Huvudmeny")
+    assert set(described) == {"", "sv", "ar", "fa", "ps", "so", "ti", "uk", "ru"}, "two-letter codes only"
+    assert all(list(listed) == ["start", "menu", "help", "language", "stop"] for listed in described.values())
+
+
 async def test_a_restart_mid_conversation_loses_nothing(
     runner, engine, factory, directory, clock, catalogue, fake
 ) -> None:

@@ -54,7 +54,7 @@ from bot.municipalities import MunicipalityDirectory, haversine_km
 from bot.outbox import Pacer, PermanentFailure, RetryAfter, Unreachable
 from bot.staff import LOCALES, is_staff_chat
 from dialogs.i18n import Translator
-from dialogs.languages import LANGUAGES
+from dialogs.languages import LANGUAGES, offered
 from dialogs.model import Inbound, Output
 
 if TYPE_CHECKING:
@@ -83,6 +83,14 @@ NOT_MODIFIED = "message is not modified"
 # Deep-link payload parts, joined by "_": a municipality code ("0127"), "lang-en", anything else a campaign.
 MUNICIPALITY_CODE = re.compile(r"[0-9]{4}")
 COMMANDS = ("start", "menu", "help", "language", "stop")
+
+
+def command_languages() -> list[str]:
+    """The languages the command list is set in besides English (the default), for people whose Telegram is
+    in that language. Telegram names a client's language with a two-letter ISO 639-1 code: Dari (prs) and the
+    Kurdish languages have none of their own, so their speakers see the list of their Telegram's language."""
+    return [lang.code for lang in offered(LOCALES) if lang.code != "en" and len(lang.code) == 2]
+
 
 T = TypeVar("T")
 
@@ -211,7 +219,8 @@ class TelegramChannel:
             await self.bot.delete_webhook(drop_pending_updates=False)
         try:
             await self.bot.set_my_commands(self._commands("en"))
-            await self.bot.set_my_commands(self._commands("sv"), language_code="sv")
+            for code in command_languages():
+                await self.bot.set_my_commands(self._commands(code), language_code=code)
         except TelegramAPIError as exc:
             log.warning("could not set the bot's commands", extra={"error": type(exc).__name__})
 
