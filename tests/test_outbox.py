@@ -163,6 +163,27 @@ async def test_the_sender_loop_wakes_for_new_work_and_stops_when_told(factory, c
     await asyncio.wait_for(task, timeout=5)
 
 
+async def test_stopping_ends_a_batch_at_once_and_puts_the_rest_back(factory, clock) -> None:
+    await _queue(factory, clock, [(f"r{n}", PRIORITY_REPLY) for n in range(3)])
+    await _queue(factory, clock, [(f"b{n}", PRIORITY_BULK) for n in range(3)])
+    stop = asyncio.Event()
+    recorder = Recorder()
+
+    async def send_then_stop(address: str, output: Output) -> str:
+        if len(recorder.sent) == 1:
+            stop.set()  # a shutdown while the second message goes out
+        return await recorder(address, output)
+
+    await outbox.deliver(factory, "test", send_then_stop, clock, stop=stop)
+    assert recorder.sent == ["r0", "r1"]
+    rows = {row.address: row for row in await _rows(factory)}
+    assert {a for a, row in rows.items() if row.status == "sent"} == {"r0", "r1"}
+    assert {a for a, row in rows.items() if row.status == "queued"} == {"r2", "b0", "b1", "b2"}
+    assert rows["r2"].attempts == 0, "put back, not counted as an attempt"
+    await outbox.deliver(factory, "test", recorder, clock)
+    assert recorder.sent == ["r0", "r1", "r2", "b0", "b1", "b2"], "nothing lost, nothing twice"
+
+
 @pytest.mark.parametrize("seconds", [0])
 async def test_a_zero_pause_is_harmless(factory, clock, seconds) -> None:
     await _queue(factory, clock, [("a", PRIORITY_REPLY)])
