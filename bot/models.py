@@ -583,7 +583,12 @@ class OutboundMessage(Base):
     """The outbox: every message to a person is a row first; senders claim, deliver and mark them."""
 
     __tablename__ = "outbound_messages"
-    __table_args__ = (Index("ix_outbound_messages_queue", "status", "channel", "priority", "id"),)
+    __table_args__ = (
+        Index("ix_outbound_messages_queue", "status", "channel", "priority", "id"),
+        # A chat's last message (is the menu a button was pressed on still the last one?): without it, the
+        # lookup walks every message sent on the channel, 100,000 after one broadcast.
+        Index("ix_outbound_messages_address", "channel", "address", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
