@@ -57,5 +57,7 @@ def configure(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiosqlite", "sqlalchemy.engine", "alembic", "aiohttp.access"):
+    # apscheduler's executor logs every run of every job ("Running job", "executed successfully"), several
+    # lines a minute; a job that raises is still logged, at ERROR.
+    for noisy in ("aiosqlite", "sqlalchemy.engine", "alembic", "aiohttp.access", "apscheduler.executors"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
