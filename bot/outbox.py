@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import transaction
@@ -33,6 +33,11 @@ SPLITTERS: dict[str, Splitter] = {}
 # (its sender died while handing it over) is looked up before it is sent again (bot/channels/sms.py).
 Reconciler = Callable[[str, Output, datetime], Awaitable[str | None]]
 RECONCILERS: dict[str, Reconciler] = {}
+# A channel whose provider reports on a message later by its id (SMS status callbacks) registers here: each
+# send is recorded at once, before the report can come. Other channels' sends are recorded together, in the
+# transaction that claims the next rows (one transaction a message less); a sender that dies meanwhile leaves
+# that batch "sending", to be sent again after STALE_SENDING.
+REPORTED: set[str] = set()
 # Rows are claimed a few at a time (a bulk row alone); rows left "sending" are looked for this often.
 CLAIM_BATCH = 10
 STALE_CHECK = timedelta(seconds=10)
@@ -75,11 +80,15 @@ def backoff(attempts: int) -> timedelta:
 
 
 async def claim(
-    factory: async_sessionmaker[AsyncSession], channel: str, now: datetime, limit: int = 50
+    factory: async_sessionmaker[AsyncSession],
+    channel: str,
+    now: datetime,
+    limit: int = 50,
+    sent: list[dict] | None = None,
 ) -> list[OutboundMessage]:
     """Marks up to `limit` due rows as "sending" and returns them, replies before bulk, oldest first. A row
     for an address marked unreachable (the person blocked us) fails at once: nothing goes to them until they
-    write again (the turn runner clears the mark).
+    write again (the turn runner clears the mark). `sent`: sends of the previous batch, recorded first.
 
     Bulk rows are claimed one at a time, so that a sender that dies leaves at most one of them in doubt
     (handed to the provider, not yet marked sent); rows marked `hold_quiet` wait out the quiet hours."""
@@ -87,12 +96,12 @@ async def claim(
 
     quiet = in_quiet_hours(now, QUIET_TZ)
     async with transaction(factory) as session:
-        rows = await _due(session, channel, now, min(limit, CLAIM_BATCH), quiet)
-        blocked = await _unreachable(session, channel, {row.address for row in rows})
-        for row in rows:
-            if row.address in blocked:
+        await _record_sent(session, sent or [])
+        due = await _due(session, channel, now, min(limit, CLAIM_BATCH), quiet)
+        for row, blocked in due:
+            if blocked:
                 row.status, row.error, row.next_attempt_at = "failed", "unreachable", None
-        rows = [row for row in rows if row.address not in blocked]
+        rows = [row for row, blocked in due if not blocked]
         rows = (
             rows[:1]
             if rows and rows[0].priority >= PRIORITY_BULK
@@ -110,22 +119,27 @@ async def claim(
 
 async def _due(
     session: AsyncSession, channel: str, now: datetime, limit: int, quiet: bool
-) -> list[OutboundMessage]:
-    """Due rows, queued or left "sending" by a sender that died, in order. Each query walks the queue index
-    (status, channel, priority, id) in order instead of sorting the whole queue; rows of dead senders are
-    looked for every STALE_CHECK (they have waited STALE_SENDING already)."""
+) -> list[tuple[OutboundMessage, bool]]:
+    """Due rows, queued or left "sending" by a sender that died, in order, each with whether its address is
+    marked unreachable. Each query walks the queue index (status, channel, priority, id) in order instead of
+    sorting the whole queue; rows of dead senders are looked for every STALE_CHECK (they have waited
+    STALE_SENDING already)."""
     queued = (OutboundMessage.status == "queued") & or_(
         OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now
     )
     stale = (OutboundMessage.status == "sending") & (OutboundMessage.next_attempt_at <= now)
-    rows: list[OutboundMessage] = []
+    rows: list[tuple[OutboundMessage, bool]] = []
+    recipient = and_(
+        ChannelIdentity.channel == OutboundMessage.channel, ChannelIdentity.address == OutboundMessage.address
+    )
     last = _stale_checked.get(channel)
     check_stale = last is None or not timedelta(0) <= now - last < STALE_CHECK
     if check_stale:
         _stale_checked[channel] = now
     for condition in (queued, stale) if check_stale else (queued,):
         query = (
-            select(OutboundMessage)
+            select(OutboundMessage, ChannelIdentity.unreachable_at.is_not(None))
+            .outerjoin(ChannelIdentity, recipient)
             .where(OutboundMessage.channel == channel, condition)
             .order_by(OutboundMessage.priority, OutboundMessage.id)
             .limit(limit)
@@ -133,20 +147,9 @@ async def _due(
         if quiet:
             query = query.where(OutboundMessage.hold_quiet.is_(False))
         if session.bind.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows.extend((await session.scalars(query)).all())
-    return sorted(rows, key=lambda row: (row.priority, row.id))[:limit]
-
-
-async def _unreachable(session: AsyncSession, channel: str, addresses: set[str]) -> set[str]:
-    if not addresses:
-        return set()
-    query = select(ChannelIdentity.address).where(
-        ChannelIdentity.channel == channel,
-        ChannelIdentity.address.in_(addresses),
-        ChannelIdentity.unreachable_at.is_not(None),
-    )
-    return set((await session.scalars(query)).all())
+            query = query.with_for_update(of=OutboundMessage, skip_locked=True)
+        rows.extend((row, bool(blocked)) for row, blocked in (await session.execute(query)).all())
+    return sorted(rows, key=lambda due: (due[0].priority, due[0].id))[:limit]
 
 
 async def finish(
@@ -160,12 +163,7 @@ async def finish(
 ) -> None:
     async with transaction(factory) as session:
         if error is None:
-            # The common case, on the path of every reply: one statement.
-            await session.execute(
-                update(OutboundMessage)
-                .where(OutboundMessage.id == row_id)
-                .values(status="sent", sent_at=now, provider_message_id=provider_id, next_attempt_at=None)
-            )
+            await _record_sent(session, [_sent(row_id, provider_id, now)])
             return
         row = await session.get(OutboundMessage, row_id)
         if row is None:
@@ -175,6 +173,24 @@ async def finish(
             row.status = "failed"
         else:
             row.status, row.next_attempt_at = "queued", now + backoff(row.attempts)
+
+
+def _sent(row_id: int, provider_id: str | None, now: datetime) -> dict:
+    return {"id": row_id, "provider_message_id": provider_id, "sent_at": now}
+
+
+async def _record_sent(session: AsyncSession, sent: list[dict]) -> None:
+    """Marks rows sent: one statement however many (an UPDATE by primary key, executed for each)."""
+    if sent:
+        await session.execute(
+            update(OutboundMessage), [{**row, "status": "sent", "next_attempt_at": None} for row in sent]
+        )
+
+
+async def record_sent(factory: async_sessionmaker[AsyncSession], sent: list[dict]) -> None:
+    async with transaction(factory) as session:
+        await _record_sent(session, sent)
+    sent.clear()
 
 
 class RetryAfter(Exception):
@@ -238,64 +254,77 @@ async def deliver(
     shutdown for most of a minute): what is claimed and not sent goes back to the queue. Claims again after
     each batch: bulk rows come one per claim, and a reply queued meanwhile goes before the next of them."""
     delivery = Delivery()
+    sent: list[dict] = []  # recorded with the next claim, or when this ends (see REPORTED)
     unreachable: set[str] = set()
     # An address whose message failed for now: what follows for it waits too, so it arrives in order.
     held: dict[str, datetime] = {}
-    while delivery.claimed < limit and not (stop and stop.is_set()):
-        rows = await claim(factory, channel, clock(), limit - delivery.claimed)
-        if not rows:
-            break
-        delivery.claimed += len(rows)
-        for index, row in enumerate(rows):
-            if stop and stop.is_set():
-                await release(factory, [r.id for r in rows[index:]], clock())
-                return delivery
-            if row.address in unreachable:
-                await finish(factory, row.id, error="unreachable", now=clock(), final=True)
-                continue
-            if row.address in held:
-                await release(factory, [row.id], held[row.address])
-                continue
-            reconcile = RECONCILERS.get(channel)
-            if reconcile and getattr(row, "in_doubt_since", None):
+    try:
+        while delivery.claimed < limit and not (stop and stop.is_set()):
+            rows = await claim(factory, channel, clock(), limit - delivery.claimed, sent)
+            sent.clear()
+            if not rows:
+                break
+            delivery.claimed += len(rows)
+            for index, row in enumerate(rows):
+                if stop and stop.is_set():
+                    await release(factory, [r.id for r in rows[index:]], clock())
+                    return delivery
+                if row.address in unreachable:
+                    await finish(factory, row.id, error="unreachable", now=clock(), final=True)
+                    continue
+                if row.address in held:
+                    await release(factory, [row.id], held[row.address])
+                    continue
+                reconcile = RECONCILERS.get(channel)
+                if reconcile and getattr(row, "in_doubt_since", None):
+                    try:
+                        found = await reconcile(
+                            row.address, Output.from_dict(row.payload), row.in_doubt_since
+                        )
+                    except Exception:  # noqa: BLE001 - the lookup failed: put the row back, ask again later
+                        log.warning(
+                            "could not ask the provider about a message in doubt", extra={"channel": channel}
+                        )
+                        await release(factory, [row.id], clock() + backoff(row.attempts))
+                        continue
+                    if found:
+                        log.info(
+                            "a message in doubt had gone out; not sent again", extra={"channel": channel}
+                        )
+                        await finish(factory, row.id, provider_id=found, now=clock())
+                        delivery.sent += 1
+                        continue
+                if pacer:
+                    await pacer.wait(row.address, bulk=row.priority > PRIORITY_REPLY)
                 try:
-                    found = await reconcile(row.address, Output.from_dict(row.payload), row.in_doubt_since)
-                except Exception:  # noqa: BLE001 - the lookup failed: put the row back, ask again later
+                    provider_id = await send(row.address, Output.from_dict(row.payload))
+                except RetryAfter as exc:
+                    delivery.pause_until = clock() + timedelta(seconds=exc.seconds)
+                    await release(factory, [r.id for r in rows[index:]], delivery.pause_until)
+                    return delivery
+                except Unreachable:
+                    unreachable.add(row.address)
+                    await mark_unreachable(factory, channel, row.address, clock())
+                    await finish(factory, row.id, error="unreachable", now=clock(), final=True)
+                    continue
+                except PermanentFailure as exc:
+                    await finish(factory, row.id, error=f"refused: {exc}", now=clock(), final=True)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - network errors and 5xx: retried with backoff
                     log.warning(
-                        "could not ask the provider about a message in doubt", extra={"channel": channel}
+                        "send failed, will retry", extra={"channel": channel, "error": type(exc).__name__}
                     )
-                    await release(factory, [row.id], clock() + backoff(row.attempts))
+                    await finish(factory, row.id, error=f"{type(exc).__name__}: {exc}", now=clock())
+                    held[row.address] = clock() + backoff(row.attempts)
                     continue
-                if found:
-                    log.info("a message in doubt had gone out; not sent again", extra={"channel": channel})
-                    await finish(factory, row.id, provider_id=found, now=clock())
-                    delivery.sent += 1
-                    continue
-            if pacer:
-                await pacer.wait(row.address, bulk=row.priority > PRIORITY_REPLY)
-            try:
-                provider_id = await send(row.address, Output.from_dict(row.payload))
-            except RetryAfter as exc:
-                delivery.pause_until = clock() + timedelta(seconds=exc.seconds)
-                await release(factory, [r.id for r in rows[index:]], delivery.pause_until)
-                return delivery
-            except Unreachable:
-                unreachable.add(row.address)
-                await mark_unreachable(factory, channel, row.address, clock())
-                await finish(factory, row.id, error="unreachable", now=clock(), final=True)
-                continue
-            except PermanentFailure as exc:
-                await finish(factory, row.id, error=f"refused: {exc}", now=clock(), final=True)
-                continue
-            except Exception as exc:  # noqa: BLE001 - network errors and 5xx: retried with backoff
-                log.warning(
-                    "send failed, will retry", extra={"channel": channel, "error": type(exc).__name__}
-                )
-                await finish(factory, row.id, error=f"{type(exc).__name__}: {exc}", now=clock())
-                held[row.address] = clock() + backoff(row.attempts)
-                continue
-            await finish(factory, row.id, provider_id=provider_id, now=clock())
-            delivery.sent += 1
+                if channel in REPORTED:
+                    await finish(factory, row.id, provider_id=provider_id, now=clock())
+                else:
+                    sent.append(_sent(row.id, provider_id, clock()))
+                delivery.sent += 1
+    finally:
+        if sent:
+            await record_sent(factory, sent)
     return delivery
 
 

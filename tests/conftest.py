@@ -38,11 +38,12 @@ class Clock:
 
 @pytest.fixture(autouse=True)
 def _channel_registries_restored():
-    """A channel registers its splitter and reconciler in module-level registries when it is made; each test
-    starts and ends with them as they were, so no test depends on which ran before it."""
-    saved = dict(outbox.SPLITTERS), dict(outbox.RECONCILERS)
+    """A channel registers its splitter, reconciler and reports in module-level registries when it is made;
+    each test starts and ends with them as they were, so no test depends on which ran before it."""
+    registries = (outbox.SPLITTERS, outbox.RECONCILERS, outbox.REPORTED)
+    saved = [registry.copy() for registry in registries]
     yield
-    for registry, before in zip((outbox.SPLITTERS, outbox.RECONCILERS), saved, strict=True):
+    for registry, before in zip(registries, saved, strict=True):
         registry.clear()
         registry.update(before)
 

@@ -191,3 +191,40 @@ async def test_a_zero_pause_is_harmless(factory, clock, seconds) -> None:
     await outbox.deliver(factory, "test", recorder, clock)
     await outbox.deliver(factory, "test", recorder, clock)
     assert recorder.sent == ["a"]
+
+
+async def _sent_ids(factory) -> dict[str, str | None]:
+    return {row.address: row.provider_message_id for row in await _rows(factory) if row.status == "sent"}
+
+
+async def test_a_channel_whose_provider_reports_later_has_each_send_recorded_before_the_next(
+    factory, clock
+) -> None:
+    # An SMS status callback names the message by the id its sending recorded: it may come at once.
+    outbox.REPORTED.add("test")
+    await _queue(factory, clock, [(f"r{n}", PRIORITY_REPLY) for n in range(3)])
+    recorder = Recorder()
+    seen: list[dict] = []
+
+    async def send(address: str, output: Output) -> str:
+        seen.append(await _sent_ids(factory))
+        return await recorder(address, output)
+
+    await outbox.deliver(factory, "test", send, clock)
+    assert seen == [{}, {"r0": "id-1"}, {"r0": "id-1", "r1": "id-2"}]
+    assert await _sent_ids(factory) == {"r0": "id-1", "r1": "id-2", "r2": "id-3"}
+
+
+async def test_sends_recorded_together_are_recorded_however_the_batch_ends(factory, clock) -> None:
+    await _queue(factory, clock, [(f"r{n}", PRIORITY_REPLY) for n in range(3)])
+
+    async def send_then_break(address: str, output: Output) -> str:
+        if address == "r2":
+            raise asyncio.CancelledError  # the sender task cancelled mid-batch
+        return f"id-{address}"
+
+    with pytest.raises(asyncio.CancelledError):
+        await outbox.deliver(factory, "test", send_then_break, clock)
+    assert await _sent_ids(factory) == {"r0": "id-r0", "r1": "id-r1"}
+    [left] = [row for row in await _rows(factory) if row.status != "sent"]
+    assert (left.address, left.status) == ("r2", "sending"), "sent again once it is stale"

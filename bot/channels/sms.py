@@ -150,6 +150,7 @@ class SmsChannel:
         self._http: _TwilioHttpClient | None = None
         outbox.SPLITTERS[CHANNEL] = self.split
         outbox.RECONCILERS[CHANNEL] = self.reconcile
+        outbox.REPORTED.add(CHANNEL)  # status callbacks find a message by the id its sending recorded
         if settings.sms_help_contact:
             runner.help_contacts[CHANNEL] = settings.sms_help_contact
 
