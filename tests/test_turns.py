@@ -161,3 +161,23 @@ async def test_concurrent_first_messages_from_one_address_make_one_person(runner
     )
     assert await count(factory, Person) == 1
     assert await count(factory, OutboundMessage) == 5
+
+
+async def test_a_persons_last_activity_is_kept_to_ten_minutes_and_their_channel_at_once(
+    runner, factory, clock, catalogue
+) -> None:
+    # Activity only decides erasure after months of silence: most turns need not write the person's row.
+    async def seen() -> tuple:
+        async with factory() as session:
+            person = await session.scalar(select(Person))
+            identity = await session.scalar(select(ChannelIdentity))
+            return person.last_active_at, person.last_channel, identity.last_seen_at
+
+    await converse(runner, "Hi")
+    first = clock()
+    clock.advance(minutes=9)
+    await converse(runner, "2")
+    assert await seen() == (first, CHANNEL, clock())
+    clock.advance(minutes=1)
+    await converse(runner, "1")
+    assert await seen() == (clock(), CHANNEL, clock())
