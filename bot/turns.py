@@ -235,6 +235,9 @@ async def _identity(session: AsyncSession, channel: str, address: str, now: date
         .where(ChannelIdentity.channel == channel, ChannelIdentity.address == address)
         .options(joinedload(ChannelIdentity.person).joinedload(Person.profiles))
     )
+    if session.bind.dialect.name == "postgresql":
+        # Two messages from one sender at once: the second waits here, so it counts after the first.
+        query = query.with_for_update(of=ChannelIdentity)
     identity = (await session.execute(query)).unique().scalar_one_or_none()
     if identity is not None:
         return identity

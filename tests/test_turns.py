@@ -181,3 +181,14 @@ async def test_a_persons_last_activity_is_kept_to_ten_minutes_and_their_channel_
     clock.advance(minutes=1)
     await converse(runner, "1")
     assert await seen() == (clock(), CHANNEL, clock())
+
+
+async def test_concurrent_messages_from_one_sender_are_each_counted_against_the_limit(
+    runner, factory, catalogue
+) -> None:
+    await converse(runner, "Hi")  # the person exists: the turns below race on their count, not on creating it
+    await asyncio.gather(
+        *(runner.handle(CHANNEL, ADDRESS, Inbound(text="Hi"), external_id=f"x{i}") for i in range(12))
+    )
+    async with factory() as session:
+        assert (await session.scalar(select(ChannelIdentity))).window_count == 13
