@@ -368,6 +368,8 @@ async def run_sender(
 ) -> None:
     """The sender loop of one channel: deliver, wait for work (or a provider's pause), repeat until `stop`."""
     while not stop.is_set():
+        # Cleared before looking, not after: a turn that queues and wakes us meanwhile is not missed.
+        wake.clear()
         try:
             delivery = await deliver(factory, channel, send, clock, pacer, stop=stop)
         except Exception:  # noqa: BLE001 - the database may be briefly away; the loop must survive it
@@ -376,7 +378,6 @@ async def run_sender(
         if delivery.pause_until:
             await _sleep_or_stop(stop, (delivery.pause_until - clock()).total_seconds())
         elif delivery.claimed == 0:
-            wake.clear()
             await _first_of(wake, stop, idle_poll)
 
 

@@ -228,3 +228,37 @@ async def test_sends_recorded_together_are_recorded_however_the_batch_ends(facto
     assert await _sent_ids(factory) == {"r0": "id-r0", "r1": "id-r1"}
     [left] = [row for row in await _rows(factory) if row.status != "sent"]
     assert (left.address, left.status) == ("r2", "sending"), "sent again once it is stale"
+
+
+async def test_a_reply_queued_while_the_sender_finds_nothing_is_not_left_waiting(
+    factory, clock, monkeypatch
+) -> None:
+    # A turn commits and wakes the sender just after the sender's claim looked and found nothing.
+    wake, stop = asyncio.Event(), asyncio.Event()
+    real_claim, raced = outbox.claim, asyncio.Event()
+
+    async def claim_then_a_turn_commits(*args, **kwargs):
+        rows = await real_claim(*args, **kwargs)
+        if not rows and not raced.is_set():
+            raced.set()
+            await _queue(factory, clock, [("a", PRIORITY_REPLY)])
+            wake.set()
+        return rows
+
+    monkeypatch.setattr(outbox, "claim", claim_then_a_turn_commits)
+    recorder = Recorder()
+    sent = asyncio.Event()
+
+    async def send(address: str, output: Output) -> str:
+        sent.set()
+        return await recorder(address, output)
+
+    task = asyncio.create_task(
+        outbox.run_sender(factory, "test", send, pacer=None, wake=wake, stop=stop, clock=clock, idle_poll=30)
+    )
+    try:
+        await asyncio.wait_for(sent.wait(), timeout=5)  # not the 30 s of the idle poll
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=5)
+    assert recorder.sent == ["a"]
