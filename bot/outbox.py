@@ -275,25 +275,11 @@ async def deliver(
                 if row.address in held:
                     await release(factory, [row.id], held[row.address])
                     continue
-                reconcile = RECONCILERS.get(channel)
-                if reconcile and getattr(row, "in_doubt_since", None):
-                    try:
-                        found = await reconcile(
-                            row.address, Output.from_dict(row.payload), row.in_doubt_since
-                        )
-                    except Exception:  # noqa: BLE001 - the lookup failed: put the row back, ask again later
-                        log.warning(
-                            "could not ask the provider about a message in doubt", extra={"channel": channel}
-                        )
-                        await release(factory, [row.id], clock() + backoff(row.attempts))
-                        continue
-                    if found:
-                        log.info(
-                            "a message in doubt had gone out; not sent again", extra={"channel": channel}
-                        )
-                        await finish(factory, row.id, provider_id=found, now=clock())
-                        delivery.sent += 1
-                        continue
+                settled = await _settle_in_doubt(factory, channel, row, clock)
+                if settled == "sent":
+                    delivery.sent += 1
+                if settled:
+                    continue
                 if pacer:
                     await pacer.wait(row.address, bulk=row.priority > PRIORITY_REPLY)
                 try:
@@ -326,6 +312,30 @@ async def deliver(
         if sent:
             await record_sent(factory, sent)
     return delivery
+
+
+async def _settle_in_doubt(
+    factory: async_sessionmaker[AsyncSession],
+    channel: str,
+    row: OutboundMessage,
+    clock: Callable[[], datetime],
+) -> str | None:
+    """A row a dead sender left in doubt, on a channel whose provider can be asked: "sent" when the provider
+    has it (recorded so now), "later" when it could not be asked (put back). None: send it."""
+    reconcile = RECONCILERS.get(channel)
+    if not (reconcile and getattr(row, "in_doubt_since", None)):
+        return None
+    try:
+        found = await reconcile(row.address, Output.from_dict(row.payload), row.in_doubt_since)
+    except Exception:  # noqa: BLE001 - the lookup failed: put the row back, ask again later
+        log.warning("could not ask the provider about a message in doubt", extra={"channel": channel})
+        await release(factory, [row.id], clock() + backoff(row.attempts))
+        return "later"
+    if not found:
+        return None
+    log.info("a message in doubt had gone out; not sent again", extra={"channel": channel})
+    await finish(factory, row.id, provider_id=found, now=clock())
+    return "sent"
 
 
 async def release(
