@@ -187,12 +187,6 @@ async def _record_sent(session: AsyncSession, sent: list[dict]) -> None:
         )
 
 
-async def record_sent(factory: async_sessionmaker[AsyncSession], sent: list[dict]) -> None:
-    async with transaction(factory) as session:
-        await _record_sent(session, sent)
-    sent.clear()
-
-
 class RetryAfter(Exception):
     """The provider asks us to wait (flood control, HTTP 429): nothing goes out on the channel until then."""
 
@@ -310,7 +304,8 @@ async def deliver(
                 delivery.sent += 1
     finally:
         if sent:
-            await record_sent(factory, sent)
+            async with transaction(factory) as session:
+                await _record_sent(session, sent)
     return delivery
 
 
