@@ -211,14 +211,31 @@ class Delivery:
 
 
 class Pacer:
-    """At most `per_second` messages on a channel, and for bulk traffic at least `per_address_interval`
-    seconds between two messages to one address."""
+    """At most `per_second` messages on a channel; for bulk traffic at least `per_address_interval` seconds
+    between two messages to one address; and, whatever the traffic, at least `group_interval` seconds between
+    two messages to a group chat (`is_group`), a wait that `deliver` spends with the message back in the queue
+    rather than holding up everyone else's."""
 
-    def __init__(self, per_second: float, per_address_interval: float = 0.0):
+    def __init__(
+        self,
+        per_second: float,
+        per_address_interval: float = 0.0,
+        group_interval: float = 0.0,
+        is_group: Callable[[str], bool] = lambda address: False,
+    ):
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self.per_address_interval = per_address_interval
+        self.group_interval = group_interval
+        self.is_group = is_group
         self._next = 0.0
         self._next_by_address: dict[str, float] = {}
+        self._next_by_group: dict[str, float] = {}
+
+    def group_busy_for(self, address: str) -> float:
+        """Seconds before `address`, if it is a group chat, may have its next message; 0 when it may now."""
+        if not self.group_interval or not self.is_group(address):
+            return 0.0
+        return max(0.0, self._next_by_group.get(address, 0.0) - time.monotonic())
 
     async def wait(self, address: str, bulk: bool) -> None:
         now = time.monotonic()
@@ -230,6 +247,8 @@ class Pacer:
             self._next_by_address[address] = start + self.per_address_interval
             if len(self._next_by_address) > 10_000:
                 self._next_by_address = {a: t for a, t in self._next_by_address.items() if t > now}
+        if self.group_interval and self.is_group(address):
+            self._next_by_group[address] = start + self.group_interval
         if start > now:
             await asyncio.sleep(start - now)
 
@@ -250,7 +269,8 @@ async def deliver(
     delivery = Delivery()
     sent: list[dict] = []  # recorded with the next claim, or when this ends (see REPORTED)
     unreachable: set[str] = set()
-    # An address whose message failed for now: what follows for it waits too, so it arrives in order.
+    # An address that must wait (a send failed for now, a group chat had its share): what follows for it
+    # waits too, so it arrives in order.
     held: dict[str, datetime] = {}
     try:
         while delivery.claimed < limit and not (stop and stop.is_set()):
@@ -273,6 +293,10 @@ async def deliver(
                 if settled == "sent":
                     delivery.sent += 1
                 if settled:
+                    continue
+                if pacer and (busy := pacer.group_busy_for(row.address)):
+                    held[row.address] = clock() + timedelta(seconds=busy)
+                    await release(factory, [row.id], held[row.address])
                     continue
                 if pacer:
                     await pacer.wait(row.address, bulk=row.priority > PRIORITY_REPLY)

@@ -10,7 +10,14 @@ from sqlalchemy import select
 
 from bot import outbox
 from bot.db import transaction
-from bot.models import PRIORITY_BULK, PRIORITY_REPLY, ChannelIdentity, OutboundMessage, Person
+from bot.models import (
+    PRIORITY_BULK,
+    PRIORITY_REMINDER,
+    PRIORITY_REPLY,
+    ChannelIdentity,
+    OutboundMessage,
+    Person,
+)
 from dialogs.model import Output
 
 
@@ -123,16 +130,28 @@ async def test_a_message_claimed_by_a_sender_that_died_is_sent_later(factory, cl
     assert recorder.sent == ["a"]
 
 
-async def test_the_pacer_spaces_messages_per_channel_and_per_address(monkeypatch) -> None:
+@pytest.fixture
+def monotonic(monkeypatch) -> list[float]:
+    """The pacer's clock, moved by hand."""
     now = [100.0]
+    monkeypatch.setattr(outbox.time, "monotonic", lambda: now[0])
+    return now
+
+
+@pytest.fixture
+def slept(monkeypatch, monotonic) -> list[float]:
+    """The pacer's sleeps, recorded; each moves its clock on."""
     slept: list[float] = []
 
     async def fake_sleep(seconds: float) -> None:
         slept.append(round(seconds, 3))
-        now[0] += seconds
+        monotonic[0] += seconds
 
-    monkeypatch.setattr(outbox.time, "monotonic", lambda: now[0])
     monkeypatch.setattr(outbox.asyncio, "sleep", fake_sleep)
+    return slept
+
+
+async def test_the_pacer_spaces_messages_per_channel_and_per_address(slept) -> None:
     pacer = outbox.Pacer(per_second=4, per_address_interval=1.0)
     for address in ["a", "b", "a", "c"]:
         await pacer.wait(address, bulk=True)
@@ -141,6 +160,41 @@ async def test_the_pacer_spaces_messages_per_channel_and_per_address(monkeypatch
     slept.clear()
     await pacer.wait("a", bulk=False)
     assert slept == [0.25], "replies are only held to the channel's rate"
+
+
+async def test_a_group_chat_gets_a_message_every_three_seconds_whatever_its_priority(monotonic) -> None:
+    pacer = outbox.Pacer(per_second=30, group_interval=3.0, is_group=lambda address: address.startswith("-"))
+    await pacer.wait("-100", bulk=False)
+    assert pacer.group_busy_for("-100") == pytest.approx(3.0)
+    assert pacer.group_busy_for("-200") == 0.0, "another group has its own share"
+    assert pacer.group_busy_for("7") == 0.0, "a private chat is not a group"
+    monotonic[0] += 3.0
+    assert pacer.group_busy_for("-100") == 0.0
+
+
+async def test_a_busy_group_chat_waits_in_the_queue_without_holding_up_anyone_else(
+    factory, clock, monotonic, slept
+) -> None:
+    await _queue(factory, clock, [("-100", PRIORITY_REMINDER)] * 3 + [("a", PRIORITY_REPLY)])
+    pacer = outbox.Pacer(
+        per_second=1000, group_interval=3.0, is_group=lambda address: address.startswith("-")
+    )
+    recorder = Recorder()
+    await outbox.deliver(factory, "test", recorder, clock, pacer)
+    assert recorder.sent == ["a", "-100"]
+    assert sum(slept) < 0.1, "nobody waits for the group's next turn"
+    first, second, third, _ = await _rows(factory)
+    assert first.status == "sent"
+    assert (second.status, third.status) == ("queued", "queued")
+    assert second.next_attempt_at == third.next_attempt_at == clock() + timedelta(seconds=3)
+    assert second.attempts == third.attempts == 0, "waiting for a turn is not a failed attempt"
+
+    for _ in range(2):
+        monotonic[0] += 3.0
+        clock.advance(seconds=3)
+        await outbox.deliver(factory, "test", recorder, clock, pacer)
+    assert recorder.sent == ["a", "-100", "-100", "-100"]
+    assert [row.status for row in await _rows(factory)] == ["sent"] * 4
 
 
 async def test_the_sender_loop_wakes_for_new_work_and_stops_when_told(factory, clock) -> None:
