@@ -55,7 +55,7 @@ class _LoopSideSqlite(aiosqlite.Connection):
             try:
                 return self._without_waiting(fn, *args, **kwargs)
             except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:  # SQLITE_BUSY_RECOVERY … too
                     raise
         if statement.startswith(("BEGIN", "PRAGMA")):
             return await super()._execute(fn, *args, **kwargs)
