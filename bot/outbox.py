@@ -294,11 +294,11 @@ async def deliver(
                     delivery.sent += 1
                 if settled:
                     continue
-                if pacer and (busy := pacer.group_busy_for(row.address)):
-                    held[row.address] = clock() + timedelta(seconds=busy)
-                    await release(factory, [row.id], held[row.address])
-                    continue
                 if pacer:
+                    if busy := pacer.group_busy_for(row.address):
+                        held[row.address] = clock() + timedelta(seconds=busy)
+                        await release(factory, [row.id], held[row.address])
+                        continue
                     await pacer.wait(row.address, bulk=row.priority > PRIORITY_REPLY)
                 try:
                     provider_id = await send(row.address, Output.from_dict(row.payload))

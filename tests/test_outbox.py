@@ -162,8 +162,15 @@ async def test_the_pacer_spaces_messages_per_channel_and_per_address(slept) -> N
     assert slept == [0.25], "replies are only held to the channel's rate"
 
 
+def _group_pacer(per_second: float) -> outbox.Pacer:
+    """Three seconds between two messages to a group; groups are the addresses that start with "-"."""
+    return outbox.Pacer(
+        per_second=per_second, group_interval=3.0, is_group=lambda address: address.startswith("-")
+    )
+
+
 async def test_a_group_chat_gets_a_message_every_three_seconds_whatever_its_priority(monotonic) -> None:
-    pacer = outbox.Pacer(per_second=30, group_interval=3.0, is_group=lambda address: address.startswith("-"))
+    pacer = _group_pacer(per_second=30)
     await pacer.wait("-100", bulk=False)
     assert pacer.group_busy_for("-100") == pytest.approx(3.0)
     assert pacer.group_busy_for("-200") == 0.0, "another group has its own share"
@@ -176,9 +183,7 @@ async def test_a_busy_group_chat_waits_in_the_queue_without_holding_up_anyone_el
     factory, clock, monotonic, slept
 ) -> None:
     await _queue(factory, clock, [("-100", PRIORITY_REMINDER)] * 3 + [("a", PRIORITY_REPLY)])
-    pacer = outbox.Pacer(
-        per_second=1000, group_interval=3.0, is_group=lambda address: address.startswith("-")
-    )
+    pacer = _group_pacer(per_second=1000)
     recorder = Recorder()
     await outbox.deliver(factory, "test", recorder, clock, pacer)
     assert recorder.sent == ["a", "-100"]
